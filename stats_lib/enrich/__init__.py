@@ -1,0 +1,1 @@
+"""Enrichment: turn RAW_SCHEMA rows into StoredEvent rows (see ``pipeline.enrich``)."""

@@ -1,0 +1,233 @@
+"""``ingest(sources)``: read log files into the warehouse, exactly once per source file.
+
+For each file: hash its bytes (the source key), skip it when the ledger already has that key, detect its
+format, parse to Arrow batches, enrich, write one Parquet file per UTC day, write its rejects, then record it
+in the ledger. A run killed at any moment and run again ends with exactly the counts of a clean run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
+
+from .config import Settings
+from .enrich.geo import GeoLocator
+from .enrich.pipeline import EnrichContext, enrich
+from .enrich.privacy import ExpiredSaltWarning, SaltStore
+from .sources import get_format
+from .sources.base import LineReader
+from .sources.detect import UnknownFormat, detect
+from .warehouse.local import LocalWarehouse
+
+LOG_SUFFIXES = ("", ".log", ".txt", ".gz", ".bz2", ".zst", ".json", ".jsonl", ".csv", ".tsv")
+
+
+class SourceNotFound(FileNotFoundError):
+    pass
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str | None = None
+    status: str = "ingested"  # ingested | already ingested | empty | failed
+    lines: int = 0
+    events: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    error: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileResult] = field(default_factory=list)
+    expired_salt_days: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def lines(self) -> int:
+        return sum(f.lines for f in self.files)
+
+    @property
+    def events(self) -> int:
+        return sum(f.events for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    @property
+    def reasons(self) -> Counter:
+        total: Counter = Counter()
+        for f in self.files:
+            total.update(f.reasons)
+        return total
+
+    def text(self) -> str:
+        parts = [
+            f"files: {len(self.files)} ({self.count('ingested')} ingested, {self.count('already ingested')} already "
+            f"ingested, {self.count('empty')} empty, {self.count('failed')} failed)",
+            f"lines: {self.lines}",
+            f"events written: {self.events}",
+            f"lines rejected: {self.rejected}",
+            f"lines skipped: {self.skipped}",
+        ]
+        lines = ["; ".join(parts)]
+        for reason, n in self.reasons.most_common():
+            lines.append(f"  {n} x {reason}")
+        for f in self.files:
+            if f.status == "failed":
+                lines.append(f"  failed: {f.error}")
+        for day in self.expired_salt_days:
+            lines.append(f"  warning: the salt for {day} was already deleted; its visitors got new ids")
+        return "\n".join(lines)
+
+
+def expand_sources(sources: list[str]) -> list[Path]:
+    """Files, folders (recursively) and globs to a sorted list of files; a source matching nothing is an error."""
+    found: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found.extend(
+                p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".") and p.name != "SOURCE.md"
+            )
+        else:
+            matches = sorted(Path(m) for m in glob.glob(source, recursive=True))
+            files = [m for m in matches if m.is_file()]
+            if not files:
+                raise SourceNotFound(f"no such file, folder or matching glob: {source}")
+            found.extend(files)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique
+
+
+def source_key(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest(
+    sources: list[str],
+    *,
+    format: str = "auto",
+    site: str | None = None,
+    settings: Settings | None = None,
+    progress: bool | None = None,
+) -> IngestSummary:
+    """Ingest log files, folders or globs into the warehouse; see the module docstring."""
+    settings = settings or Settings.from_env()
+    forced = None if format == "auto" else get_format(format)
+    paths = expand_sources(sources)
+    if settings.is_s3:
+        raise NotImplementedError("ingesting into an s3:// warehouse is not available yet; use a local folder")
+    house = LocalWarehouse(settings.warehouse)
+    house.ensure()
+    house.clean_partial()
+    salts = SaltStore(house.salts_dir, retention_days=settings.salt_retention_days)
+    geo = GeoLocator(settings.geoip_path)
+    summary = IngestSummary()
+    show = settings.progress if progress is None else progress
+    total = sum(p.stat().st_size for p in paths)
+    with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ExpiredSaltWarning)
+            for path in paths:
+                result = _ingest_file(path, forced, site, house, salts, geo, bar)
+                summary.files.append(result)
+                bar.update(path.stat().st_size)
+            summary.expired_salt_days = sorted(salts.expired_days_used)
+        for w in caught:
+            if not issubclass(w.category, ExpiredSaltWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    salts.purge()
+    return summary
+
+
+def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, bar) -> FileResult:
+    result = FileResult(path=str(path))
+    if path.stat().st_size == 0:
+        result.status = "empty"
+        return result
+    key = source_key(path)
+    done = house.ledger_entry(key)
+    if done is not None:
+        result.status = "already ingested"
+        result.format = done.get("format")
+        return result
+    try:
+        module = forced or detect(path)
+    except UnknownFormat as exc:
+        result.status, result.error = "failed", str(exc)
+        return result
+    result.format = module.NAME
+    name = f"{module.NAME}-{key[:24]}"
+    reader = LineReader(str(path), source_file=path.name)
+    ctx = EnrichContext(source=module.NAME, source_file=path.name, salts=salts, geo=geo, site=site)
+    writers: dict[str, object] = {}
+    try:
+        for raw in module.parse(reader):
+            if raw.num_rows == 0:
+                continue
+            stored = enrich(raw, ctx)
+            days = pc.strftime(stored["ts"], format="%Y-%m-%d")
+            for day in pc.unique(days).to_pylist():
+                part = stored.filter(pc.equal(days, day))
+                writer = writers.get(day)
+                if writer is None:
+                    writer = writers[day] = house.open_events(day, name)
+                writer.write(part)
+            bar.set_postfix(file=path.name[-30:], lines=reader.lines, refresh=False)
+        for writer in writers.values():
+            writer.commit()
+    except BaseException:
+        for writer in writers.values():
+            try:
+                writer.abort()
+            except Exception:
+                pass
+        raise
+    house.write_rejects(name, reader.rejects_table())
+    result.lines = reader.lines
+    result.events = sum(w.rows for w in writers.values())
+    result.rejected, result.skipped = reader.rejected, reader.skipped
+    result.reasons = reader.reasons
+    if reader.read_error and result.events == 0 and result.lines == 0:
+        result.status, result.error = "failed", f"{path}: {reader.read_error}"
+    house.record_source(
+        key,
+        {
+            "key": key,
+            "source": str(path),
+            "format": module.NAME,
+            "lines": result.lines,
+            "events": result.events,
+            "rejected": result.rejected,
+            "skipped": result.skipped,
+            "days": sorted(writers),
+            "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
+    return result

@@ -1,0 +1,1 @@
+"""Where StoredEvents live: a local Parquet folder (default) or S3 + Glue."""
