@@ -1,0 +1,42 @@
+"""Shared test fixtures: the corpora folder, a fresh warehouse, and running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CORPORA = REPO.parent / "shared" / "corpora"
+CLI = [sys.executable, "-m", "stats_lib.cli"]
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.skip(f"the shared corpora are not beside this clone ({CORPORA}); CI always has them")
+    return CORPORA
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse"
+
+
+@pytest.fixture
+def settings(warehouse: Path):
+    from stats_lib.config import Settings
+
+    return Settings.from_env(warehouse=str(warehouse), progress=False)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``site-stats`` as a user would, in a subprocess."""
+    full_env = {**os.environ, "SITE_STATS_PROGRESS": "0", **(env or {})}
+    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, env=full_env, cwd=REPO)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"site-stats {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
