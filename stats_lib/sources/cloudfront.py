@@ -41,14 +41,15 @@ _WANTED = {
     "x-edge-location": "edge_location",
     "x-edge-result-type": "edge_result_type",
     "time-taken": "time_taken_ms",
+    "c-country": "country_hint",  # standard logging v2 in W3C output
 }
 
 
 def sniff(lines: list[str]) -> bool:
     """True when the sample looks like a CloudFront standard log."""
     for line in lines:
-        if line.startswith("#Fields:") and "x-edge-location" in line:
-            return True
+        if line.startswith("#Fields:"):  # web distributions; RTMP streaming logs (x-event, no cs-method) are not
+            return "x-edge-location" in line and "cs-method" in line
         if line.startswith("#"):
             continue
         parts = line.split("\t")
