@@ -51,9 +51,9 @@ SELECT CAST(h.dt AS DATE) AS day,
        h.visitors,
        COALESCE(p.sessions, 0) AS sessions,
        COALESCE(p.bounces, 0) AS bounces,
-       CASE WHEN COALESCE(p.sessions, 0) = 0 THEN 0.0
+       CASE WHEN COALESCE(p.sessions, 0) = 0 THEN CAST(0 AS DOUBLE)
             ELSE CAST(p.bounces AS DOUBLE) / p.sessions END AS bounce_rate,
-       COALESCE(p.avg_visit_duration, 0.0) AS avg_visit_duration
+       COALESCE(p.avg_visit_duration, CAST(0 AS DOUBLE)) AS avg_visit_duration
 FROM hits AS h
 LEFT JOIN per_day AS p ON p.dt = h.dt
 ORDER BY day

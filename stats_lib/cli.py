@@ -21,18 +21,25 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"bad date {text!r}; use YYYY-MM-DD") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (the contract), with a pointer to --help."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--warehouse", help="local folder or s3://bucket/prefix (env SITE_STATS_WAREHOUSE)")
     common.add_argument("--database", help="Glue database for s3:// warehouses (env SITE_STATS_DATABASE)")
     common.add_argument("--geoip-db", help="MaxMind-format City database (env SITE_STATS_GEOIP_DB)")
-    period = argparse.ArgumentParser(add_help=False)
+    period = _Parser(add_help=False)
     period.add_argument("--start", type=_date, help="first UTC day, inclusive (YYYY-MM-DD)")
     period.add_argument("--end", type=_date, help="last UTC day, inclusive (YYYY-MM-DD)")
     period.add_argument("--site", help="the site's host name (default: all sites)")
 
-    parser = argparse.ArgumentParser(prog="site-stats", description="Privacy-first web analytics from access logs.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="site-stats", description="Privacy-first web analytics from access logs.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("ingest", parents=[common], help="read log files into the warehouse")
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="log files, folders or globs (plain, .gz, .bz2, .zst)")

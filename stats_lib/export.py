@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import decimal
 import io
 import json
 import math
@@ -25,6 +26,8 @@ def _plain(value: object) -> object:
         return None
     if value is pd.NaT:
         return None
+    if isinstance(value, decimal.Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
     if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
         return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
