@@ -1,28 +1,187 @@
-"""Geolocation from the full client IP (geoip2) and CloudFront edge codes. Placeholder until wired in."""
+"""Geolocation from the full client IP (geoip2 / MaxMind DB format) and from CloudFront edge codes.
+
+``GeoLocator(path)`` opens a MaxMind-format City or Country database (MaxMind GeoLite2/GeoIP2, DB-IP City Lite)
+once, checks it is one (type and a probe lookup), and raises ``GeoDatabaseError`` with what to do when it is
+missing, unreadable, corrupt or of another kind, so a bad setting fails at start, never per line. With
+``None`` every geo column is null.
+
+``columns(ips)`` looks up each distinct address once (country code and English name, first subdivision, city,
+coordinates); an address the database does not know, or a value that is not an address, gives nulls.
+``edge_columns(codes)`` turns a CloudFront POP code (``FRA56-P7``) into its airport's city and coordinates
+(``airportsdata``, IATA), a coarse location that needs no database.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import threading
+from pathlib import Path
+
 import pyarrow as pa
+import pyarrow.compute as pc
+
+GEO_COLUMNS = ("country_code", "country", "region", "city", "latitude", "longitude")
+EDGE_COLUMNS = ("edge_city", "edge_latitude", "edge_longitude")
+_FLOATS = {"latitude", "longitude", "edge_latitude", "edge_longitude"}
+_PROBES = ("1.1.1.1", "81.2.69.142", "2001:4860:4860::8888", "::1")
+_HELP = (
+    "set --geoip-db / SITE_STATS_GEOIP_DB to a MaxMind-format City or Country database (.mmdb: MaxMind "
+    "GeoLite2-City or DB-IP City Lite), or reinstall the demo one with `make install`"
+)
 
 
-class GeoDatabaseError(RuntimeError):
-    """The configured geolocation database is missing or unreadable."""
+class GeoDatabaseError(ValueError):
+    """The configured geolocation database is missing, unreadable, corrupt or not a City/Country database."""
+
+
+def _open(path: str):
+    import geoip2.database
+    import maxminddb
+    from maxminddb.errors import InvalidDatabaseError
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise GeoDatabaseError(f"geolocation database not found: {path}; {_HELP}")
+    try:
+        reader = geoip2.database.Reader(str(p))
+    except (InvalidDatabaseError, ValueError, OSError, UnicodeDecodeError) as exc:
+        raise GeoDatabaseError(f"geolocation database {path} is unreadable or corrupt ({exc}); {_HELP}") from None
+    kind = reader.metadata().database_type
+    if "City" not in kind and "Country" not in kind:
+        reader.close()
+        raise GeoDatabaseError(
+            f"geolocation database {path} is a {kind!r} database, not a City or Country one; {_HELP}"
+        )
+    raw = maxminddb.open_database(str(p), maxminddb.MODE_AUTO)
+    try:  # a corrupt search tree or data section only shows on lookups
+        for probe in _PROBES:
+            if raw.metadata().ip_version == 4 and ":" in probe:
+                continue
+            record = raw.get(probe)
+            if record is not None and not isinstance(record, dict):
+                raise InvalidDatabaseError(f"record for a probe address is a {type(record).__name__}")
+    except (InvalidDatabaseError, ValueError, UnicodeDecodeError, TypeError, KeyError) as exc:
+        raw.close()
+        reader.close()
+        raise GeoDatabaseError(f"geolocation database {path} is corrupt ({exc}); {_HELP}") from None
+    reader.close()
+    return raw
+
+
+def _name(obj) -> str | None:
+    if not isinstance(obj, dict):
+        return None
+    names = obj.get("names")
+    if isinstance(names, dict):
+        return names.get("en") or next(iter(names.values()), None)
+    return None
 
 
 class GeoLocator:
+    """Look-ups in one City/Country database; see the module docstring."""
+
     def __init__(self, db_path: str | None = None) -> None:
         self.db_path = db_path
+        self._reader = _open(db_path) if db_path else None
+        self.database_type = self._reader.metadata().database_type if self._reader else None
+        self._v4_only = bool(self._reader) and self._reader.metadata().ip_version == 4
+        self._cache: dict[str, tuple] = {}
 
-    def columns(self, ips: pa.Array) -> dict[str, pa.Array]:
-        n = len(ips)
-        out = {c: pa.nulls(n, pa.string()) for c in ("country_code", "country", "region", "city")}
-        out.update({c: pa.nulls(n, pa.float64()) for c in ("latitude", "longitude")})
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def lookup(self, ip: str | None) -> tuple:
+        """(country_code, country, region, city, latitude, longitude) for one address; nulls when unknown."""
+        empty = (None,) * 6
+        if self._reader is None or not ip:
+            return empty
+        cached = self._cache.get(ip)
+        if cached is not None:
+            return cached
+        try:
+            record = self._reader.get(ip.strip().strip("[]"))
+        except ValueError:  # not an IP address ('-', 'localhost'), or IPv6 in an IPv4-only database
+            record = None
+        out = empty
+        if isinstance(record, dict):
+            country = record.get("country") or record.get("registered_country") or {}
+            subdivisions = record.get("subdivisions") or []
+            location = record.get("location") or {}
+            lat, lon = location.get("latitude"), location.get("longitude")
+            out = (
+                country.get("iso_code"),
+                _name(country),
+                _name(subdivisions[0]) if subdivisions else None,
+                _name(record.get("city")),
+                float(lat) if lat is not None else None,
+                float(lon) if lon is not None else None,
+            )
+        if len(self._cache) >= 500_000:
+            self._cache.clear()
+        self._cache[ip] = out
         return out
 
+    def columns(self, ips: pa.Array) -> dict[str, pa.Array]:
+        """The geo columns for each client IP, one look-up per distinct address."""
+        n = len(ips)
+        if self._reader is None:
+            return {c: pa.nulls(n, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS}
+        return _spread(ips, self.lookup, GEO_COLUMNS)
+
     def edge_columns(self, codes: pa.Array) -> dict[str, pa.Array]:
-        n = len(codes)
-        return {
-            "edge_city": pa.nulls(n, pa.string()),
-            "edge_latitude": pa.nulls(n, pa.float64()),
-            "edge_longitude": pa.nulls(n, pa.float64()),
-        }
+        """edge_city, edge_latitude, edge_longitude from CloudFront edge location codes."""
+        return _spread(codes, edge_location, EDGE_COLUMNS)
+
+
+def _spread(values: pa.Array, fn, names: tuple[str, ...]) -> dict[str, pa.Array]:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = pc.dictionary_encode(values)
+    rows = [fn(v) for v in encoded.dictionary.to_pylist()]
+    out = {}
+    for i, name in enumerate(names):
+        type_ = pa.float64() if name in _FLOATS else pa.string()
+        out[name] = pc.take(pa.array([r[i] for r in rows], type_), encoded.indices)
+    return out
+
+
+_airports: dict | None = None
+_airports_lock = threading.Lock()
+_EDGE = re.compile(r"^([A-Za-z]{3})\d*(?:-|$)")
+
+
+def _airport_table() -> dict:
+    global _airports
+    if _airports is None:
+        with _airports_lock:
+            if _airports is None:
+                import airportsdata
+
+                _airports = airportsdata.load("IATA")
+    return _airports
+
+
+def edge_location(code: str | None) -> tuple[str | None, float | None, float | None]:
+    """'FRA56-P7' -> ('Frankfurt', 50.03..., 8.57...); unknown codes -> nulls."""
+    if not code:
+        return (None, None, None)
+    m = _EDGE.match(code.strip())
+    if not m:
+        return (None, None, None)
+    airport = _airport_table().get(m.group(1).upper())
+    if not airport:
+        return (None, None, None)
+    city = airport.get("city") or airport.get("name")
+    lat, lon = airport.get("lat"), airport.get("lon")
+    return (city or None, float(lat) if lat is not None else None, float(lon) if lon is not None else None)
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False

@@ -1,10 +1,141 @@
-"""Referrer host, source and channel. Placeholder until the maintained source list is wired in."""
+"""Referrer host, source and channel, from a maintained list (``data/referrers.yml``), per distinct value.
+
+- no referrer (null, empty, ``-``) -> channel ``direct``, no host, no source;
+- a referrer from the site itself (host equal to the site, ignoring ``www.``) -> channel ``internal``, no source;
+- ``android-app://com.google.android.gm/`` -> the app's source when the list knows the package (Gmail, email),
+  else the package name as host and channel ``other``; ``ios-app://``/``app://`` alike;
+- a listed host (exact, a subdomain of it, or ``<brand>.<public suffix>``) -> its source name and channel;
+- anything else -> channel ``other`` with the host, and no source name (queries fall back to the host).
+"""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+
+DATA = Path(__file__).resolve().parent / "data" / "referrers.yml"
+CHANNELS = ("search", "social", "email", "ai", "direct", "internal", "other")
+_APP_SCHEMES = ("android-app", "ios-app", "app")
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_CC = re.compile(r"^[a-z]{2,3}$")
+_HOST = re.compile(r"^[a-z0-9_.:-]+$")  # names, IPv4 and (bracket-less) IPv6 literals
+
+
+class SourceList:
+    """The referrer list: host -> (source, channel), brand -> (source, channel), app package -> (source, channel)."""
+
+    def __init__(self, path: Path = DATA) -> None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        self.hosts: dict[str, tuple[str, str]] = {}
+        self.brands: dict[str, tuple[str, str]] = {}
+        self.apps: dict[str, tuple[str, str]] = {}
+        for channel, sources in data.items():
+            if channel not in CHANNELS:
+                raise ValueError(f"{path}: unknown channel {channel!r}")
+            for name, spec in sources.items():
+                for host in spec.get("hosts", []):
+                    self.hosts.setdefault(host.lower(), (name, channel))
+                for brand in spec.get("brands", []):
+                    self.brands.setdefault(brand.lower(), (name, channel))
+                for app in spec.get("apps", []):
+                    self.apps.setdefault(app.lower(), (name, channel))
+
+    def find(self, host: str) -> tuple[str, str] | None:
+        labels = host.split(".")
+        for i in range(len(labels) - 1):  # longest suffix first: mail.google.com before google.com
+            hit = self.hosts.get(".".join(labels[i:]))
+            if hit:
+                return hit
+        for i, label in enumerate(labels[:-1]):  # google.co.uk, search.yahoo.co.jp
+            hit = self.brands.get(label)
+            if hit and _public_suffix_like(labels[i + 1 :]):
+                return hit
+        return None
+
+
+def _public_suffix_like(tail: list[str]) -> bool:
+    """'de', 'com', 'co.uk', 'com.au': one or two short labels, ending in a 2-3 letter top-level domain."""
+    if len(tail) == 1:
+        return bool(_CC.match(tail[0])) or tail[0] in ("info", "asia")
+    if len(tail) == 2:
+        return len(tail[0]) <= 3 and bool(_CC.match(tail[1]))
+    return False
+
+
+@lru_cache(maxsize=1)
+def source_list() -> SourceList:
+    return SourceList()
+
+
+def host_of(referrer: str) -> tuple[str | None, str | None]:
+    """(scheme, host) of a referrer URL, host lower-case without port, ``www.`` or trailing dot."""
+    text = referrer.strip()
+    m = _SCHEME.match(text)
+    if not m:
+        text = "http://" + text.lstrip("/")
+        scheme = None
+    else:
+        scheme = m.group(1).lower()
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        return scheme, None
+    if not host:
+        return scheme, None
+    host = host.lower().rstrip(".")
+    if not _HOST.match(host):
+        return scheme, None
+    if host.startswith("www."):
+        host = host[4:]
+    return scheme, host or None
+
+
+def classify(referrer: str | None, site: str | None) -> tuple[str | None, str | None, str]:
+    """(referrer_host, referrer_source, referrer_channel) for one referrer seen on one site."""
+    if referrer is None or referrer.strip() in ("", "-", "null", "about:blank"):
+        return None, None, "direct"
+    scheme, host = host_of(referrer)
+    if not host:
+        return None, None, "other"
+    if site and host == site.lower().removeprefix("www."):
+        return host, None, "internal"
+    lst = source_list()
+    if scheme in _APP_SCHEMES:
+        hit = lst.apps.get(host)
+        if hit:
+            return host, hit[0], hit[1]
+    hit = lst.find(host)
+    if hit:
+        return host, hit[0], hit[1]
+    return host, None, "other"
 
 
 def referrer_columns(referrers: pa.Array, sites: pa.Array) -> dict[str, pa.Array]:
+    """referrer_host, referrer_source, referrer_channel, computed once per distinct (referrer, site) pair."""
+    if isinstance(referrers, pa.ChunkedArray):
+        referrers = referrers.combine_chunks()
+    if isinstance(sites, pa.ChunkedArray):
+        sites = sites.combine_chunks()
     n = len(referrers)
-    return {c: pa.nulls(n, pa.string()) for c in ("referrer_host", "referrer_source", "referrer_channel")}
+    if n == 0:
+        return {c: pa.array([], pa.string()) for c in ("referrer_host", "referrer_source", "referrer_channel")}
+    # one key per (referrer, site): the separator cannot occur in either
+    keys = pc.binary_join_element_wise(
+        pc.fill_null(pc.cast(referrers, pa.string()), "\x00"), pc.fill_null(pc.cast(sites, pa.string()), ""), "\x1f"
+    )
+    encoded = pc.dictionary_encode(keys)
+    rows = []
+    for key in encoded.dictionary.to_pylist():
+        ref, _, site = key.partition("\x1f")
+        rows.append(classify(None if ref == "\x00" else ref, site or None))
+    out = {}
+    for i, name in enumerate(("referrer_host", "referrer_source", "referrer_channel")):
+        out[name] = pc.take(pa.array([r[i] for r in rows], pa.string()), encoded.indices)
+    return out
