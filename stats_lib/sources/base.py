@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,20 @@ MAX_LINE_CHARS = 64 * 1024  # longer lines are rejected, never parsed
 DECODE_NOTE = "invalid UTF-8, decoded with replacement characters"  # a note, not a reject: the line is still parsed
 
 
+def _read_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, EOFError, ValueError, zlib.error]
+    try:
+        import zstandard
+
+        errors.append(zstandard.ZstdError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+READ_ERRORS = _read_errors()  # what a damaged file (truncated gzip, corrupt bz2/zstd) raises while being read
+
+
 def open_binary(path: str | Path) -> IO[bytes]:
     """Open a local log file, transparently decompressing by magic number (gzip, bzip2, zstd)."""
     raw = open(path, "rb")
@@ -40,7 +55,8 @@ def open_binary(path: str | Path) -> IO[bytes]:
     if head == b"\x28\xb5\x2f\xfd":
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)  # type: ignore[return-value]
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(stream)  # type: ignore[arg-type]  # line iteration needs a buffered reader
     return raw
 
 
@@ -75,7 +91,7 @@ class LineReader:
                         self.reject(number, "binary data", text)
                         continue
                     yield number, text.rstrip("\r\n")
-        except (OSError, EOFError, ValueError) as exc:  # truncated gzip, corrupt bz2/zstd, ...
+        except READ_ERRORS as exc:  # truncated gzip, corrupt bz2/zstd, ...
             self.read_error = f"{type(exc).__name__}: {exc}"
             self.reject(self.lines + 1, f"unreadable: {self.read_error}", "")
 
@@ -152,7 +168,7 @@ def text_sample(path: str | Path, max_lines: int = 20, max_bytes: int = 256 * 10
                     lines.append(line.rstrip("\r\n"))
                 if len(lines) >= max_lines or read > max_bytes:
                     break
-    except (OSError, EOFError, ValueError):
+    except READ_ERRORS:
         pass
     return lines
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import unquote
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import LineReader, dash_to_none, float_column, int_column, raw_table
+from ..enrich.privacy import map_distinct
+from ..schema import RAW_SCHEMA
+from .base import LineReader, float_column, int_column
+from .blocks import line_blocks
 
 NAME = "cloudfront"
 
@@ -70,95 +74,95 @@ def decode(value: str | None) -> str | None:
 
 
 def parse(reader: LineReader) -> Iterator[pa.Table]:
+    """Columnar: each block of lines is split on tabs inside Arrow; only rejects are handled one by one."""
     fields: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    for number, line in reader:
-        if not line.strip():
-            continue
-        if line.startswith("#"):
-            if line.startswith("#Fields:"):
-                fields = line[len("#Fields:") :].split()
-            continue
-        parts = line.split("\t")
-        width = len(fields) if fields else None
-        if width is not None and len(parts) == width + 1 and parts[-1] == "":
-            parts.pop()  # a trailing tab
-        if width is None:
-            if len(parts) > len(FIELDS) or len(parts) < KNOWN_WIDTHS[0]:
-                reader.reject(number, f"expected 24 to 33 tab-separated fields, found {len(parts)}", line)
-                continue
-        elif len(parts) != width:
-            reader.reject(number, f"expected {width} tab-separated fields, found {len(parts)}", line)
-            continue
-        rows.append((number, parts))
-        if len(rows) >= reader.batch_size:
-            yield from _to_table(rows, fields, reader)
-            rows = []
-    if rows:
-        yield from _to_table(rows, fields, reader)
+    for first, lines in line_blocks(reader):
+        # A '#Fields' line may appear anywhere (concatenated files): cut the block into segments at each one.
+        is_meta = pc.starts_with(lines, "#")
+        starts = [0]
+        for i in pc.indices_nonzero(is_meta).to_pylist():
+            starts.append(i)
+        starts.append(len(lines))
+        for a, b in zip(starts, starts[1:]):
+            if a < b and is_meta[a].as_py():
+                header = lines[a].as_py()
+                if header.startswith("#Fields:"):
+                    fields = header[len("#Fields:") :].split()
+                a += 1
+            if a < b:
+                yield from _segment(lines.slice(a, b - a), first + a, fields, reader)
 
 
-def _to_table(rows: list[tuple[int, list[str]]], fields: list[str] | None, reader: LineReader) -> Iterator[pa.Table]:
-    # Group rows by width so header-less files with mixed widths still map names correctly.
-    by_width: dict[int, list[tuple[int, list[str]]]] = {}
-    for row in rows:
-        by_width.setdefault(len(row[1]), []).append(row)
-    for width, group in by_width.items():
+def _segment(lines: pa.Array, first: int, fields: list[str] | None, reader: LineReader) -> Iterator[pa.Table]:
+    numbers = pa.array(range(first, first + len(lines)), pa.int64())
+    keep = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines)), 0)
+    lines, numbers = lines.filter(keep), numbers.filter(keep)
+    if len(lines) == 0:
+        return
+    lines = pc.utf8_rtrim(lines, "\t")  # a trailing tab (fields are never empty: an empty one is "-")
+    parts = pc.split_pattern(lines, "\t")
+    counts = pc.list_value_length(parts)
+    if fields:
+        widths = [len(fields)]
+    else:
+        widths = [w for w in pc.unique(counts).to_pylist() if KNOWN_WIDTHS[0] <= w <= len(FIELDS)]
+    ok = pc.is_in(counts, pa.array(widths, counts.type))
+    if not pc.all(ok).as_py():
+        for i in pc.indices_nonzero(pc.invert(ok)).to_pylist():
+            found = counts[i].as_py()
+            reason = (f"expected {len(fields)} tab-separated fields, found {found}" if fields
+                      else f"expected 24 to 33 tab-separated fields, found {found}")
+            reader.reject(numbers[i].as_py(), reason, lines[i].as_py())
+    for width in widths:
+        mask = pc.equal(counts, width)
+        if not pc.any(mask).as_py():
+            continue
         names = fields if fields else FIELDS[:width]
-        index = {name: i for i, name in enumerate(names)}
-        columns = list(zip(*(parts for _, parts in group)))
-        numbers = [n for n, _ in group]
-
-        def col(name: str) -> list[str | None]:
-            i = index.get(name)
-            if i is None:
-                return [None] * len(group)
-            return [dash_to_none(v) for v in columns[i]]
-
-        dates, times = col("date"), col("time")
-        stamp = pa.array([f"{d}T{t}" if d and t else None for d, t in zip(dates, times)], pa.string())
-        ts = pc.strptime(stamp, format="%Y-%m-%dT%H:%M:%S", unit="ms", error_is_null=True)
-        status = int_column(pa.array(col("sc-status"), pa.string()), pa.int16())
-        bad = pc.or_(pc.is_null(ts), pc.is_null(status)).to_pylist()
-        data: dict[str, list] = {}
-        for field, target in _WANTED.items():
-            values = col(field)
-            if field in ("cs(User-Agent)", "cs(Referer)", "cs-uri-stem", "sc-content-type"):
-                values = _decode_distinct(values)
-            if field == "cs(User-Agent)":
-                values = ["" if v is None else v for v in values]  # recorded but empty: a bot by definition
-            data[target] = values
-        host = col("x-host-header")
-        cs_host = col("cs(Host)")
-        data["host"] = [h or c for h, c in zip(host, cs_host)]
-        data["line_number"] = numbers
-        table = raw_table({k: v for k, v in data.items() if k not in ("status", "bytes_sent", "time_taken_ms")})
-        table = table.set_column(table.schema.get_field_index("ts"), "ts", ts)
-        table = table.set_column(table.schema.get_field_index("status"), "status", status)
-        bytes_sent = int_column(pa.array(data["bytes_sent"], pa.string()), pa.int64())
-        table = table.set_column(table.schema.get_field_index("bytes_sent"), "bytes_sent", bytes_sent)
-        seconds = float_column(pa.array(data["time_taken_ms"], pa.string()))
-        table = table.set_column(
-            table.schema.get_field_index("time_taken_ms"), "time_taken_ms", pc.multiply(seconds, 1000.0)
-        )
-        if any(bad):
-            for (number, parts), is_bad, d, t, s in zip(group, bad, dates, times, col("sc-status")):
-                if is_bad:
-                    reason = "bad status" if d and t and s is not None and not s.isdigit() else "bad date or time"
-                    reader.reject(number, reason, "\t".join(parts))
-            table = table.filter(pc.invert(pa.array(bad)))
-        yield table
+        yield _to_table(parts.filter(mask), numbers.filter(mask), lines.filter(mask), names, reader)
 
 
-def _decode_distinct(values: list[str | None]) -> list[str | None]:
-    cache: dict[str, str | None] = {}
-    out = []
-    for v in values:
-        if v is None:
-            out.append(None)
+def _to_table(parts: pa.Array, numbers: pa.Array, lines: pa.Array, names: list[str], reader: LineReader) -> pa.Table:
+    index = {name: i for i, name in enumerate(names)}
+    n, width = len(parts), len(names)
+    null = pa.scalar(None, pa.string())
+    flat = parts.flatten()  # every row has exactly `width` fields: field i of row r is flat[r * width + i]
+
+    def col(name: str) -> pa.Array:
+        i = index.get(name)
+        if i is None:
+            return pa.nulls(n, pa.string())
+        values = flat.take(pa.array(np.arange(i, n * width, width)))
+        return pc.if_else(pc.equal(values, "-"), null, values)
+
+    stamp = pc.binary_join_element_wise(col("date"), col("time"), "T")
+    ts = pc.strptime(stamp, format="%Y-%m-%dT%H:%M:%S", unit="ms", error_is_null=True)
+    raw_status = col("sc-status")
+    status = int_column(raw_status, pa.int16())
+    columns: dict[str, pa.Array] = {
+        "ts": ts,
+        "status": status,
+        "bytes_sent": int_column(col("sc-bytes"), pa.int64()),
+        "time_taken_ms": pc.multiply(float_column(col("time-taken")), 1000.0),
+        "line_number": numbers,
+    }
+    for field, target in _WANTED.items():
+        if target in columns:
             continue
-        d = cache.get(v)
-        if d is None:
-            d = cache[v] = decode(v)
-        out.append(d)
-    return out
+        values = col(field)
+        if field in ("cs(User-Agent)", "cs(Referer)", "cs-uri-stem", "sc-content-type"):
+            values = map_distinct(values, decode, pa.string())
+        columns[target] = values
+    if "cs(User-Agent)" in index:  # recorded but empty ('-'): a bot by definition
+        columns["user_agent"] = pc.fill_null(columns["user_agent"], "")
+    columns["host"] = pc.coalesce(col("x-host-header"), col("cs(Host)"))
+    table = pa.Table.from_arrays(
+        [pc.cast(columns[f.name], f.type) if f.name in columns else pa.nulls(n, f.type) for f in RAW_SCHEMA],
+        schema=RAW_SCHEMA,
+    )
+    bad = pc.or_(pc.is_null(ts), pc.is_null(status))
+    if pc.any(bad).as_py():
+        for i in pc.indices_nonzero(bad).to_pylist():
+            reason = "bad date or time" if not ts[i].is_valid else "bad status"
+            reader.reject(numbers[i].as_py(), reason, lines[i].as_py())
+        table = table.filter(pc.invert(bad))
+    return table
