@@ -121,6 +121,14 @@ def _segment(lines: pa.Array, first: int, fields: list[str] | None, reader: Line
         yield _to_table(parts.filter(mask), numbers.filter(mask), lines.filter(mask), names, reader)
 
 
+def _number(values: pa.Array, type_: pa.DataType) -> pa.Array:
+    """Cast a column of numbers; only when some value is not a number, go the slower way (those become null)."""
+    try:
+        return pc.cast(values, type_)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return float_column(values) if pa.types.is_floating(type_) else int_column(values, type_)
+
+
 def _to_table(parts: pa.Array, numbers: pa.Array, lines: pa.Array, names: list[str], reader: LineReader) -> pa.Table:
     index = {name: i for i, name in enumerate(names)}
     n, width = len(parts), len(names)
@@ -137,12 +145,12 @@ def _to_table(parts: pa.Array, numbers: pa.Array, lines: pa.Array, names: list[s
     stamp = pc.binary_join_element_wise(col("date"), col("time"), "T")
     ts = pc.strptime(stamp, format="%Y-%m-%dT%H:%M:%S", unit="ms", error_is_null=True)
     raw_status = col("sc-status")
-    status = int_column(raw_status, pa.int16())
+    status = _number(raw_status, pa.int16())
     columns: dict[str, pa.Array] = {
         "ts": ts,
         "status": status,
-        "bytes_sent": int_column(col("sc-bytes"), pa.int64()),
-        "time_taken_ms": pc.multiply(float_column(col("time-taken")), 1000.0),
+        "bytes_sent": _number(col("sc-bytes"), pa.int64()),
+        "time_taken_ms": pc.multiply(_number(col("time-taken"), pa.float64()), 1000.0),
         "line_number": numbers,
     }
     for field, target in _WANTED.items():
