@@ -74,12 +74,20 @@ def _empty(title: str, message: str = "No data for this period") -> Chart:
         return _finish(fig, title)
 
 
-def daily_lines(daily: pd.DataFrame, series: Mapping[str, str] | None = None, *, title: str = "Daily pageviews and visitors") -> Chart:
-    """Lines over the UTC days of a ``daily`` result (default: pageviews and visitors)."""
+def daily_lines(daily: pd.DataFrame, start=None, end=None, series: Mapping[str, str] | None = None, *,
+                title: str = "Daily pageviews and visitors") -> Chart:
+    """Lines over the UTC days of a ``daily`` result (default: pageviews and visitors); days of ``start..end``
+    without data are drawn as 0."""
     series = series or {"pageviews": "Pageviews", "visitors": "Visitors"}
     if daily is None or daily.empty:
         return _empty(title)
-    days = pd.to_datetime(daily["day"].astype(str))
+    daily = daily.copy()
+    daily.index = pd.to_datetime(daily["day"].astype(str))
+    if start is not None and end is not None:
+        daily = daily.reindex(pd.date_range(str(start), str(end), freq="D"))
+        for col in series:
+            daily[col] = daily[col].fillna(0)
+    days = daily.index
     with matplotlib.rc_context(_RC):
         fig = _figure()
         ax = fig.add_subplot()
@@ -87,7 +95,10 @@ def daily_lines(daily: pd.DataFrame, series: Mapping[str, str] | None = None, *,
             ax.plot(days, daily[col].astype(float), marker="o", ms=3, lw=1.8, color=PALETTE[i % len(PALETTE)], label=label)
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
+        if len(days) == 1:
+            ax.set_xlim(days[0] - pd.Timedelta(days=1), days[0] + pd.Timedelta(days=1))
         ax.legend(loc="upper left", frameon=False)
         ax.set_title(title + " (UTC days)", loc="left")
         return _finish(fig, title)

@@ -24,7 +24,7 @@ from ..engines import sql
 from . import html, metrics
 
 DEFAULT_DAYS = 7
-DEFAULT_OUT = REPO_ROOT / "outputs"
+DEFAULT_OUT = REPO_ROOT / "outputs" / "lab"  # notebooks run by hand (JupyterLab, nbval) write here
 
 
 def _as_date(value: dt.date | str | None) -> dt.date | None:

@@ -158,6 +158,23 @@ var {{ this.get_name() }} = L.featureGroup();
         ]
 
 
+class _Graticule(MacroElement):
+    """Lines every 30 degrees, for orientation when no base map is loaded."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+(function () {
+    var lines = [];
+    for (var lat = -60; lat <= 60; lat += 30) { lines.push([[lat, -540], [lat, 540]]); }
+    for (var lon = -540; lon <= 540; lon += 30) { lines.push([[-85, lon], [85, lon]]); }
+    L.polyline(lines, {color: "#94a3b8", weight: 0.6, interactive: false}).addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}
+"""
+    )
+
+
 class _Attribution(MacroElement):
     _template = Template(
         """
@@ -220,6 +237,8 @@ def visitor_map(
     m.default_js = [("leaflet", f"{ASSETS_DIR}/leaflet/leaflet.js")]
     m.default_css = [("leaflet_css", f"{ASSETS_DIR}/leaflet/leaflet.css")]
     img_sources: tuple[str, ...] = ()
+    if not tiles:
+        _Graticule().add_to(m)
     if tiles:
         folium.TileLayer(tiles, name="Base map", control=False).add_to(m)
         origin = _tile_origin(tiles)
