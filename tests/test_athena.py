@@ -53,7 +53,7 @@ def test_daily_on_athena_sends_parameters_and_types_results(athena):
                  [("day", "date"), ("hits", "bigint"), ("bot_hits", "bigint"), ("bounce_rate", "double")])
     settings = Settings(warehouse="s3://site-logs/warehouse", database="site_stats",
                         athena_output="s3://site-logs/athena-results/", progress=False)
-    frame = query("top_pages", dt.date(2026, 11, 1), dt.date(2026, 11, 7), "www.Example.com", engine="athena",
+    frame = query("daily", dt.date(2026, 11, 1), dt.date(2026, 11, 7), "www.Example.com", engine="athena",
                   settings=settings)
     assert frame.to_dict(orient="records") == [
         {"day": dt.date(2026, 11, 1), "hits": 120, "bot_hits": 7, "bounce_rate": 0.25}
