@@ -64,10 +64,13 @@ def _compiles(pattern: str) -> bool:
         return False
 
 
+_RUST_UNSUPPORTED = regex.compile(r"\(\?<?[=!]|\\[1-9]")  # look-arounds, back-references
+
+
 @dataclass
 class _Slow:
     position: int
-    prefilter: object  # ua_parser_rs.UserAgentExtractor
+    prefilter: object | None  # ua_parser_rs.UserAgentExtractor; None when even the widened pattern is not Rust
     compiled: regex.Pattern
     name: str | None
 
@@ -80,29 +83,31 @@ class RegexSet:
     """
 
     def __init__(self, entries: list[tuple[str, str | None]]) -> None:
-        fast: list[tuple[str, str | None, None, None, None, None]] = []
-        self._positions: dict[str, int] = {}
-        self._slow: list[_Slow] = []
+        prepared = []
         for position, (pattern, name) in enumerate(entries):
             rs_name = name.replace("\\g<1>", "$1").replace("\\1", "$1") if name else None
             rs_pattern = pattern if name else f"({pattern})"
-            if _compiles(rs_pattern):
+            prepared.append((position, pattern, name, rs_pattern, rs_name))
+        # Compiling one pattern at a time is slow: first assume Rust takes everything without look-arounds or
+        # back-references, and test the patterns one by one only when that assumption fails.
+        try:
+            self._build(prepared, lambda p: not _RUST_UNSUPPORTED.search(p))
+        except Exception:  # noqa: BLE001 - the extractor raises its own parse error type
+            self._build(prepared, _compiles)
+        self.size = len(entries)
+
+    def _build(self, prepared, is_fast) -> None:
+        fast: list[tuple[str, str | None, None, None, None, None]] = []
+        self._slow: list[_Slow] = []
+        for position, pattern, name, rs_pattern, rs_name in prepared:
+            if is_fast(rs_pattern):
                 # the family is "<position>\x1f<name>" so the first match's position is known
                 fast.append((rs_pattern, f"{position}\x1f{rs_name or '$1'}", None, None, None, None))
-            else:
-                pre = strip_lookarounds(rs_pattern)
-                if not _compiles(pre):
-                    raise ValueError(f"cannot compile pattern {pattern!r}")
-                self._slow.append(
-                    _Slow(
-                        position,
-                        ua_parser_rs.UserAgentExtractor([(pre, "x", None, None, None, None)]),
-                        regex.compile(pattern),
-                        name,
-                    )
-                )
+                continue
+            pre = strip_lookarounds(rs_pattern)
+            prefilter = ua_parser_rs.UserAgentExtractor([(pre, "x", None, None, None, None)]) if _compiles(pre) else None
+            self._slow.append(_Slow(position, prefilter, regex.compile(pattern), name))
         self._fast = ua_parser_rs.UserAgentExtractor(fast)
-        self.size = len(entries)
 
     def match(self, text: str) -> tuple[int, str] | None:
         """(position, name) of the first pattern that matches ``text``, else None."""
@@ -114,7 +119,7 @@ class RegexSet:
         for slow in self._slow:
             if best is not None and slow.position > best[0]:
                 break
-            if slow.prefilter.extract(text) is None:
+            if slow.prefilter is not None and slow.prefilter.extract(text) is None:
                 continue
             m = slow.compiled.search(text)
             if m is not None:

@@ -16,7 +16,8 @@ import threading
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from ._distinct import DistinctCache
 
 COLUMNS = ("browser", "browser_version", "os", "os_version", "device")
 CACHE_SIZE = 200_000  # distinct user agents remembered across batches; cleared wholesale when full
@@ -125,24 +126,21 @@ def parse(ua: str | None) -> Agent | None:
     return agent
 
 
+def _row(ua: str) -> tuple:
+    agent = parse(ua)
+    if agent is None:  # empty or blank: recorded, but nothing to parse
+        return (None, None, None, None, "other")
+    return (agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device)
+
+
+_columns_cache = DistinctCache(_row, pa.schema([(c, pa.string()) for c in COLUMNS]), max_size=CACHE_SIZE)
+
+
 def user_agent_columns(user_agents: pa.Array) -> dict[str, pa.Array]:
-    """browser, browser_version, os, os_version, device for each user agent, parsed once per distinct value.
+    """browser, browser_version, os, os_version, device for each user agent, parsed once per distinct value
+    (and remembered across batches).
 
     A null user agent (the format records none) leaves every column null; an empty one is device ``other``
     here and becomes ``bot`` in the pipeline, which knows it is a bot.
     """
-    if isinstance(user_agents, pa.ChunkedArray):
-        user_agents = user_agents.combine_chunks()
-    encoded = pc.dictionary_encode(user_agents)
-    agents = [parse(v) for v in encoded.dictionary.to_pylist()]
-    indices = encoded.indices
-    out: dict[str, pa.Array] = {}
-    for name in COLUMNS:
-        values = [getattr(a, name) if a is not None else None for a in agents]
-        if name == "device":
-            values = [
-                v if v is not None else ("other" if raw is not None else None)
-                for v, raw in zip(values, encoded.dictionary.to_pylist())
-            ]
-        out[name] = pc.take(pa.array(values, pa.string()), indices)
-    return out
+    return _columns_cache.columns(user_agents)

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import yaml
 
 from . import agents
+from ._distinct import DistinctCache
 from ._fastre import RegexSet
 
 EMPTY = "Empty user agent"
@@ -240,15 +241,16 @@ def bot_name(user_agent: str | None) -> str | None:
     return name
 
 
+_columns_cache = DistinctCache(lambda ua: (bot_name(ua),), pa.schema([("bot_name", pa.string())]), CACHE_SIZE)
+
+
 def bot_columns(user_agents: pa.Array) -> dict[str, pa.Array]:
-    """``is_bot`` and ``bot_name`` for each user agent, computed once per distinct value.
+    """``is_bot`` and ``bot_name`` for each user agent, computed once per distinct value (across batches).
 
     ``is_bot`` is null where the user agent is null (unknown), true where a bot is named, false otherwise.
     """
     if isinstance(user_agents, pa.ChunkedArray):
         user_agents = user_agents.combine_chunks()
-    encoded = pc.dictionary_encode(user_agents)
-    names = [bot_name(v) for v in encoded.dictionary.to_pylist()]
-    name_col = pc.take(pa.array(names, pa.string()), encoded.indices)
+    name_col = _columns_cache.columns(user_agents)["bot_name"]
     is_bot = pc.if_else(pc.is_null(user_agents), pa.scalar(None, pa.bool_()), pc.is_valid(name_col))
     return {"bot_name": name_col, "is_bot": is_bot}

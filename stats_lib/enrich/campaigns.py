@@ -11,7 +11,8 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from ._distinct import DistinctCache
 
 COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id")
 UTM = COLUMNS[:5]
@@ -55,12 +56,9 @@ def parse(query: str | None) -> tuple[str | None, ...]:
     )
 
 
+_columns_cache = DistinctCache(parse, pa.schema([(c, pa.string()) for c in COLUMNS]), max_size=200_000)
+
+
 def campaign_columns(queries: pa.Array) -> dict[str, pa.Array]:
-    """The campaign columns for each query string, parsed once per distinct value."""
-    if isinstance(queries, pa.ChunkedArray):
-        queries = queries.combine_chunks()
-    encoded = pc.dictionary_encode(queries)
-    rows = [parse(q) for q in encoded.dictionary.to_pylist()]
-    return {
-        name: pc.take(pa.array([r[i] for r in rows], pa.string()), encoded.indices) for i, name in enumerate(COLUMNS)
-    }
+    """The campaign columns for each query string, parsed once per distinct value (across batches)."""
+    return _columns_cache.columns(queries)

@@ -19,7 +19,8 @@ import threading
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from ._distinct import DistinctCache
 
 GEO_COLUMNS = ("country_code", "country", "region", "city", "latitude", "longitude")
 EDGE_COLUMNS = ("edge_city", "edge_latitude", "edge_longitude")
@@ -86,7 +87,8 @@ class GeoLocator:
         self._reader = _open(db_path) if db_path else None
         self.database_type = self._reader.metadata().database_type if self._reader else None
         self._v4_only = bool(self._reader) and self._reader.metadata().ip_version == 4
-        self._cache: dict[str, tuple] = {}
+        schema = pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS])
+        self._columns_cache = DistinctCache(self.lookup, schema, max_size=1_000_000)
 
     def close(self) -> None:
         if self._reader is not None:
@@ -98,9 +100,6 @@ class GeoLocator:
         empty = (None,) * 6
         if self._reader is None or not ip:
             return empty
-        cached = self._cache.get(ip)
-        if cached is not None:
-            return cached
         try:
             record = self._reader.get(ip.strip().strip("[]"))
         except ValueError:  # not an IP address ('-', 'localhost'), or IPv6 in an IPv4-only database
@@ -119,9 +118,6 @@ class GeoLocator:
                 float(lat) if lat is not None else None,
                 float(lon) if lon is not None else None,
             )
-        if len(self._cache) >= 500_000:
-            self._cache.clear()
-        self._cache[ip] = out
         return out
 
     def columns(self, ips: pa.Array) -> dict[str, pa.Array]:
@@ -129,28 +125,21 @@ class GeoLocator:
         n = len(ips)
         if self._reader is None:
             return {c: pa.nulls(n, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS}
-        return _spread(ips, self.lookup, GEO_COLUMNS)
+        return self._columns_cache.columns(ips)
 
     def edge_columns(self, codes: pa.Array) -> dict[str, pa.Array]:
         """edge_city, edge_latitude, edge_longitude from CloudFront edge location codes."""
-        return _spread(codes, edge_location, EDGE_COLUMNS)
-
-
-def _spread(values: pa.Array, fn, names: tuple[str, ...]) -> dict[str, pa.Array]:
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    encoded = pc.dictionary_encode(values)
-    rows = [fn(v) for v in encoded.dictionary.to_pylist()]
-    out = {}
-    for i, name in enumerate(names):
-        type_ = pa.float64() if name in _FLOATS else pa.string()
-        out[name] = pc.take(pa.array([r[i] for r in rows], type_), encoded.indices)
-    return out
+        return _edge_cache.columns(codes)
 
 
 _airports: dict | None = None
 _airports_lock = threading.Lock()
 _EDGE = re.compile(r"^([A-Za-z]{3})\d*(?:-|$)")
+
+
+_edge_cache = DistinctCache(
+    lambda code: edge_location(code), pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in EDGE_COLUMNS])
+)
 
 
 def _airport_table() -> dict:

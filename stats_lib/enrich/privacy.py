@@ -14,6 +14,7 @@ import re
 import secrets
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -44,10 +45,27 @@ def mask_ips(text: str, cap: int = _MAX_LINE) -> str:
     return _IP_RE.sub(_mask_one, text)
 
 
+def _fast_v4_prefix(address: str) -> str | None:
+    """The /24 of a plain dotted-quad IPv4 address without leading zeros, else None (use ``ipaddress``)."""
+    parts = address.split(".")
+    if len(parts) != 4:
+        return None
+    for part in parts:
+        if not part.isascii() or not part.isdigit() or len(part) > 3 or (len(part) > 1 and part[0] == "0"):
+            return None
+        if int(part) > 255:
+            return None
+    return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
+
+
+@lru_cache(maxsize=1 << 18)
 def ip_prefix_of(address: str | None) -> str | None:
     """'203.0.113.7' -> '203.0.113.0/24'; '2001:db8:1:2::1' -> '2001:db8:1::/48'; None when not an IP."""
     if not address:
         return None
+    fast = _fast_v4_prefix(address)
+    if fast is not None:
+        return fast
     try:
         ip = ipaddress.ip_address(address.strip().strip("[]"))
     except ValueError:
@@ -59,8 +77,15 @@ def ip_prefix_of(address: str | None) -> str | None:
 
 
 def ip_prefixes(ips: pa.Array) -> pa.Array:
-    """``ip_prefix_of`` over an Arrow array, computed once per distinct address."""
-    return map_distinct(ips, ip_prefix_of, pa.string())
+    """``ip_prefix_of`` over an Arrow array, computed once per distinct address (remembered across batches)."""
+    return _prefix_cache().columns(ips)["ip_prefix"]
+
+
+@lru_cache(maxsize=1)
+def _prefix_cache():
+    from ._distinct import DistinctCache
+
+    return DistinctCache(lambda ip: (ip_prefix_of(ip),), pa.schema([("ip_prefix", pa.string())]))
 
 
 def map_distinct(values: pa.Array, fn, type_: pa.DataType) -> pa.Array:
@@ -89,6 +114,7 @@ class SaltStore:
     today: dt.date | None = None
     _cache: dict[str, bytes] = field(default_factory=dict)
     expired_days_used: set[str] = field(default_factory=set)
+    _ids: object = field(default=None, repr=False, compare=False)  # visitor ids already hashed (DistinctCache)
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -131,6 +157,8 @@ class SaltStore:
                 key.unlink()
                 self._cache.pop(key.stem, None)
                 removed.append(key.stem)
+        if removed and self._ids is not None:
+            self._ids.clear()
         return removed
 
 
@@ -146,11 +174,12 @@ def visitor_ids(days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, s
     keys = pc.binary_join_element_wise(
         *(pc.fill_null(table[c], "") for c in ("d", "s", "i", "u")), "\x1f"
     )
-    cache: dict[str, str] = {}
+    if salts._ids is None:
+        from ._distinct import DistinctCache
 
-    def one(key: str) -> str:
-        d, s, i, u = key.split("\x1f", 3)
-        return visitor_id(salts.salt(d), s, i, u)
+        def one(key: str) -> tuple[str]:
+            d, s, i, u = key.split("\x1f", 3)
+            return (visitor_id(salts.salt(d), s, i, u),)
 
-    out = map_distinct(keys, lambda k: cache.setdefault(k, one(k)), pa.string())
-    return out
+        salts._ids = DistinctCache(one, pa.schema([("visitor_id", pa.string())]), max_size=2_000_000)
+    return salts._ids.columns(keys)["visitor_id"]

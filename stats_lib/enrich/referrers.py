@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
+from ._distinct import DistinctCache
+
 DATA = Path(__file__).resolve().parent / "data" / "referrers.yml"
 CHANNELS = ("search", "social", "email", "ai", "direct", "internal", "other")
 _APP_SCHEMES = ("android-app", "ios-app", "app")
@@ -117,25 +119,23 @@ def classify(referrer: str | None, site: str | None) -> tuple[str | None, str | 
     return host, None, "other"
 
 
+def _row(key: str) -> tuple:
+    ref, _, site = key.partition("\x1f")
+    return classify(None if ref == "\x00" else ref, site or None)
+
+
+_NAMES = ("referrer_host", "referrer_source", "referrer_channel")
+_columns_cache = DistinctCache(_row, pa.schema([(c, pa.string()) for c in _NAMES]), max_size=500_000)
+
+
 def referrer_columns(referrers: pa.Array, sites: pa.Array) -> dict[str, pa.Array]:
     """referrer_host, referrer_source, referrer_channel, computed once per distinct (referrer, site) pair."""
     if isinstance(referrers, pa.ChunkedArray):
         referrers = referrers.combine_chunks()
     if isinstance(sites, pa.ChunkedArray):
         sites = sites.combine_chunks()
-    n = len(referrers)
-    if n == 0:
-        return {c: pa.array([], pa.string()) for c in ("referrer_host", "referrer_source", "referrer_channel")}
-    # one key per (referrer, site): the separator cannot occur in either
+    # one key per (referrer, site); a null referrer becomes "\x00", which no logged referrer is
     keys = pc.binary_join_element_wise(
         pc.fill_null(pc.cast(referrers, pa.string()), "\x00"), pc.fill_null(pc.cast(sites, pa.string()), ""), "\x1f"
     )
-    encoded = pc.dictionary_encode(keys)
-    rows = []
-    for key in encoded.dictionary.to_pylist():
-        ref, _, site = key.partition("\x1f")
-        rows.append(classify(None if ref == "\x00" else ref, site or None))
-    out = {}
-    for i, name in enumerate(("referrer_host", "referrer_source", "referrer_channel")):
-        out[name] = pc.take(pa.array([r[i] for r in rows], pa.string()), encoded.indices)
-    return out
+    return _columns_cache.columns(keys)
