@@ -26,11 +26,9 @@ def query(
     bound = sql.parameters(_date(start), _date(end), site, **params)
     engine = engine or settings.engine
     if engine == "duckdb":
-        if settings.is_s3:
-            raise ValueError("the duckdb engine reads a local warehouse; use --engine athena for s3:// warehouses")
         from .engines import duckdb as duck
 
-        return duck.run(q, bound, settings.warehouse).to_pandas()
+        return duck.run(q, bound, settings.warehouse, settings).to_pandas()
     if engine == "athena":
         from .engines import athena
 

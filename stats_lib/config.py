@@ -31,6 +31,8 @@ class Settings:
     athena_workgroup: str = "primary"
     athena_output: str | None = None
     progress: bool = True
+    s3_endpoint: str | None = None  # AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL: an emulator or S3-compatible store
+    aws_region: str | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -45,6 +47,8 @@ class Settings:
             "athena_workgroup": env.get("SITE_STATS_ATHENA_WORKGROUP", "primary"),
             "athena_output": env.get("SITE_STATS_ATHENA_OUTPUT") or None,
             "progress": env.get("SITE_STATS_PROGRESS", "1") not in ("0", "false", "no"),
+            "s3_endpoint": env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+            "aws_region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

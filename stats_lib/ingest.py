@@ -7,10 +7,12 @@ in the ledger. A run killed at any moment and run again ends with exactly the co
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import hashlib
 import os
+import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -137,19 +139,33 @@ def ingest(
     settings: Settings | None = None,
     progress: bool | None = None,
 ) -> IngestSummary:
-    """Ingest log files, folders or globs into the warehouse; see the module docstring."""
+    """Ingest log files, folders, globs or ``s3://`` prefixes into the warehouse (a folder or ``s3://``)."""
     settings = settings or Settings.from_env()
     forced = None if format == "auto" else get_format(format)
-    paths = expand_sources(sources)
-    if settings.is_s3:
-        raise NotImplementedError("ingesting into an s3:// warehouse is not available yet; use a local folder")
+    show = settings.progress if progress is None else progress
+    with contextlib.ExitStack() as stack:
+        remote = [s for s in sources if s.startswith("s3://")]
+        paths = expand_sources([s for s in sources if not s.startswith("s3://")])
+        if remote:
+            from .warehouse.s3 import download_sources
+
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="site-stats-sources-")))
+            paths += download_sources(settings, remote, folder)
+        if settings.is_s3:
+            from .warehouse.s3 import S3Warehouse
+
+            local = stack.enter_context(S3Warehouse(settings).staged())
+            return _ingest_paths(paths, forced, site, settings.with_(warehouse=str(local)), show)
+        return _ingest_paths(paths, forced, site, settings, show)
+
+
+def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Settings, show: bool) -> IngestSummary:
     house = LocalWarehouse(settings.warehouse)
     house.ensure()
     house.clean_partial()
     salts = SaltStore(house.salts_dir, retention_days=settings.salt_retention_days)
     geo = GeoLocator(settings.geoip_path)
     summary = IngestSummary()
-    show = settings.progress if progress is None else progress
     total = sum(p.stat().st_size for p in paths)
     with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
         with warnings.catch_warnings(record=True) as caught:

@@ -7,13 +7,19 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ..config import Settings
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from ..warehouse.local import LocalWarehouse
 from .sql import Query
 
 
-def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with views ``events`` (with the ``dt`` partition), ``rejects`` and ``ledger``."""
+def connect(warehouse: str | Path, settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with views ``events`` (with the ``dt`` partition), ``rejects`` and ``ledger``.
+
+    A local folder is read with DuckDB's own Parquet reader; an ``s3://`` warehouse through pyarrow datasets
+    (no DuckDB extension to download)."""
+    if str(warehouse).startswith("s3://"):
+        return _connect_s3((settings or Settings.from_env()).with_(warehouse=str(warehouse)))
     house = LocalWarehouse(warehouse)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -39,13 +45,43 @@ def connect(warehouse: str | Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _connect_s3(settings: Settings) -> duckdb.DuckDBPyConnection:
+    import json
+
+    import pyarrow.dataset as ds
+
+    from ..warehouse.s3 import S3Warehouse, list_files
+
+    house = S3Warehouse(settings)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    hive = ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive")
+    sources = {
+        "events": (list_files(house.fs, f"{house.root}/events"), STORED_SCHEMA.append(pa.field("dt", pa.string())), hive),
+        "rejects": (list_files(house.fs, f"{house.root}/rejects"), REJECT_SCHEMA, None),
+    }
+    for name, (files, schema, partitioning) in sources.items():
+        paths = [f"{house.root}/{name}/{rel}" for rel in files if rel.endswith(".parquet")]
+        data = ds.dataset(paths, schema=schema, format="parquet", filesystem=house.fs, partitioning=partitioning,
+                          partition_base_dir=f"{house.root}/{name}") if paths else schema.empty_table()
+        con.register(f"_{name}", data)
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}")
+    ledger = []
+    for rel in list_files(house.fs, f"{house.root}/_ledger"):
+        with house.fs.open_input_stream(f"{house.root}/_ledger/{rel}") as fh:
+            ledger.append(json.loads(fh.read()))
+    con.register("_ledger", pa.Table.from_pylist(ledger) if ledger else pa.table({"key": pa.array([], pa.string())}))
+    con.execute("CREATE VIEW ledger AS SELECT * FROM _ledger")
+    return con
+
+
 def _literal(text: str) -> str:
     """A SQL string literal for a path of ours (views cannot take bound parameters)."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def run(query: Query, params: dict[str, object], warehouse: str | Path) -> pa.Table:
-    con = connect(warehouse)
+def run(query: Query, params: dict[str, object], warehouse: str | Path, settings: Settings | None = None) -> pa.Table:
+    con = connect(warehouse, settings)
     try:
         wanted = set(query.placeholders())
         bound = {k: v for k, v in params.items() if k in wanted}
