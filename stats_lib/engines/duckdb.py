@@ -75,6 +75,15 @@ def _connect_s3(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _plain_numbers(table: pa.Table) -> pa.Table:
+    """DuckDB sums integers into HUGEINT/DECIMAL; callers (and Athena's bigint) expect int64 and float64."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type):
+            target = pa.int64() if field.type.scale == 0 else pa.float64()
+            table = table.set_column(i, field.name, table.column(i).cast(target))
+    return table
+
+
 def _literal(text: str) -> str:
     """A SQL string literal for a path of ours (views cannot take bound parameters)."""
     return "'" + text.replace("'", "''") + "'"
@@ -88,6 +97,6 @@ def run(query: Query, params: dict[str, object], warehouse: str | Path, settings
         missing = wanted - set(bound)
         if missing:
             raise ValueError(f"query {query.name!r} needs parameters: {', '.join(sorted(missing))}")
-        return con.sql(query.for_duckdb(), params=bound).to_arrow_table()
+        return _plain_numbers(con.sql(query.for_duckdb(), params=bound).to_arrow_table())
     finally:
         con.close()
