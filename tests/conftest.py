@@ -40,3 +40,25 @@ def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True) -
     if check and proc.returncode != 0:
         raise AssertionError(f"site-stats {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """A real S3/Glue/Athena HTTP API emulation (moto server) on a free port; AWS clients point at it through
+    AWS_ENDPOINT_URL, with the bucket ``site-logs``. Yields the environment a CLI subprocess needs."""
+    moto_server = pytest.importorskip("moto.server")
+    import boto3
+    import requests
+
+    server = moto_server.ThreadedMotoServer(port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()  # moto's state is per process
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": url}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3").create_bucket(Bucket="site-logs")
+    yield env
+    server.stop()

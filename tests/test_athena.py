@@ -10,27 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 import boto3
-import pytest
 import requests
 
 from stats_lib import query
 from stats_lib.config import Settings
-
-moto_server = pytest.importorskip("moto.server")
-
-
-@pytest.fixture
-def athena(monkeypatch):
-    server = moto_server.ThreadedMotoServer(port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()  # moto's state is per process
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": url}.items():
-        monkeypatch.setenv(key, value)
-    yield url
-    server.stop()
 
 
 def seed_results(url: str, rows: list[list[str]], columns: list[tuple[str, str]]) -> None:
@@ -48,8 +31,8 @@ def seed_results(url: str, rows: list[list[str]], columns: list[tuple[str, str]]
     requests.post(f"{url}/moto-api/static/athena/query-results", json=body, timeout=10).raise_for_status()
 
 
-def test_daily_on_athena_sends_parameters_and_types_results(athena):
-    seed_results(athena, [["2026-11-01", "120", "7", "0.25"]],
+def test_daily_on_athena_sends_parameters_and_types_results(aws):
+    seed_results(aws["AWS_ENDPOINT_URL"], [["2026-11-01", "120", "7", "0.25"]],
                  [("day", "date"), ("hits", "bigint"), ("bot_hits", "bigint"), ("bounce_rate", "double")])
     settings = Settings(warehouse="s3://site-logs/warehouse", database="site_stats",
                         athena_output="s3://site-logs/athena-results/", progress=False)
@@ -68,7 +51,7 @@ def test_daily_on_athena_sends_parameters_and_types_results(athena):
     assert sent["ResultConfiguration"]["OutputLocation"].startswith("s3://site-logs/athena-results/")
 
 
-def test_hostile_site_value_stays_a_quoted_parameter(athena):
+def test_hostile_site_value_stays_a_quoted_parameter(aws):
     settings = Settings(warehouse="s3://site-logs/warehouse", athena_output="s3://site-logs/out/", progress=False)
     query("status_codes", site="x' OR '1'='1", engine="athena", settings=settings)
     client = boto3.client("athena")

@@ -7,30 +7,9 @@ import datetime as dt
 import json
 
 import boto3
-import pytest
-import requests
 
 from conftest import run_cli
 from stats_lib.samples import generate
-
-moto_server = pytest.importorskip("moto.server")
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    server = moto_server.ThreadedMotoServer(port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": url}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    boto3.client("s3").create_bucket(Bucket="site-logs")
-    yield env
-    server.stop()
-
 
 def test_ingest_s3_logs_into_s3_warehouse_with_glue_catalog(aws, tmp_path):
     logs = tmp_path / "logs"
