@@ -72,8 +72,9 @@ def ip_prefix_of(address: str | None) -> str | None:
         return None
     if ip.version == 6 and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    bits = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
+    if ip.version == 4:
+        return f"{ipaddress.IPv4Address(int(ip) & 0xFFFFFF00)}/24"
+    return f"{ipaddress.IPv6Address(int(ip) >> 80 << 80)}/48"
 
 
 def ip_prefixes(ips: pa.Array) -> pa.Array:
@@ -178,7 +179,11 @@ def visitor_ids(days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, s
         from ._distinct import DistinctCache
 
         def one(key: str) -> tuple[str]:
-            d, s, i, u = key.split("\x1f", 3)
+            d, _, rest = key.partition("\x1f")
+            if rest.count("\x1f") == 2:  # the usual case: hash "site\0ip\0ua" as visitor_id would, directly
+                data = rest.replace("\x1f", "\x00").encode("utf-8", "surrogatepass")
+                return (hashlib.blake2b(data, key=salts.salt(d), digest_size=16).hexdigest(),)
+            s, i, u = rest.split("\x1f", 2)
             return (visitor_id(salts.salt(d), s, i, u),)
 
         salts._ids = DistinctCache(one, pa.schema([("visitor_id", pa.string())]), max_size=2_000_000)
