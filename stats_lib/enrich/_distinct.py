@@ -1,11 +1,10 @@
 """Per-distinct-value computation with a result cache that lives across batches.
 
 ``DistinctCache(fn, schema)`` remembers, for every distinct input string it has seen, the row ``fn`` returned
-(a tuple matching ``schema``). For a batch it dictionary-encodes the input (Arrow), looks each distinct value up
-in a dict, calls ``fn`` only for values never seen before, and spreads the result columns back to the rows with
-``take``. So a value seen in a hundred batches is computed once. Null inputs give null outputs without calling
-``fn``. (A C++ ``index_in`` against an ever-growing Arrow key array was tried first: rebuilding its hash table
-every batch cost more than the dict.)
+(a tuple matching ``schema``). For a batch it dictionary-encodes the input (Arrow), finds the values it already
+knows (``pc.index_in`` in C++, or a dict), calls ``fn`` only for values never seen before, and spreads the result
+columns back to the rows with ``take``. So a value seen in a hundred batches is computed once. Null inputs give
+null outputs without calling ``fn``.
 """
 
 from __future__ import annotations
@@ -50,44 +49,67 @@ def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
 
 
 class DistinctCache:
-    def __init__(self, fn: Callable[[str], tuple], schema: pa.Schema, max_size: int = 1_000_000) -> None:
+    """See the module docstring. ``arrow_keys``: find known values with ``pc.index_in`` against an Arrow array of
+    the keys (C++; best for up to a few hundred thousand short keys), else with a Python dict (for many long
+    keys, where copying the key array on every growth would cost more)."""
+
+    def __init__(
+        self, fn: Callable[[str], tuple], schema: pa.Schema, max_size: int = 1_000_000, arrow_keys: bool = True
+    ) -> None:
         self.fn = fn
         self.schema = schema
         self.max_size = max_size
+        self.arrow_keys = arrow_keys
         self._lock = threading.Lock()
         self.clear()
 
     def clear(self) -> None:
-        self._ids: dict[str, int] = {}  # value -> row of the result columns
-        self._pending: list[tuple] = []  # results not yet in the Arrow columns
+        self._ids: dict[str, int] = {}  # value -> row of the result columns (dict mode)
+        self._keys = pa.array([], pa.string())  # the values, in row order (Arrow mode)
         self._columns = [pa.array([], f.type) for f in self.schema]
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._keys) if self.arrow_keys else len(self._ids)
+
+    def _append(self, rows: list[tuple]) -> None:
+        self._columns = [
+            pa.concat_arrays([col, pa.array([r[i] for r in rows], f.type)])
+            for i, (col, f) in enumerate(zip(self._columns, self.schema))
+        ]
+
+    def _positions_arrow(self, uniques: pa.Array) -> pa.Array:
+        positions = pc.index_in(uniques, value_set=self._keys)
+        if positions.null_count:
+            missing = pc.is_null(positions)
+            new_keys = uniques.filter(missing)
+            start = len(self._keys)
+            self._append([self.fn(v) for v in new_keys.to_pylist()])
+            self._keys = pa.concat_arrays([self._keys, new_keys])
+            # the new keys take rows start, start+1, ... in the order the mask lists them
+            positions = pc.replace_with_mask(positions, missing, pa.array(range(start, start + len(new_keys)), pa.int32()))
+        return positions
+
+    def _positions_dict(self, uniques: pa.Array) -> pa.Array:
+        ids, fn = self._ids, self.fn
+        positions, new_rows = [], []
+        for value in uniques.to_pylist():
+            row = ids.get(value)
+            if row is None:
+                row = ids[value] = len(ids)
+                new_rows.append(fn(value))
+            positions.append(row)
+        if new_rows:
+            self._append(new_rows)
+        return pa.array(positions, pa.int32())
 
     def columns(self, values: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
         """One output column per schema field, aligned with ``values``."""
         encoded = encode(values)
-        uniques = encoded.dictionary.to_pylist()
+        uniques = encoded.dictionary
         with self._lock:
-            ids = self._ids
-            if len(ids) + len(uniques) > self.max_size:
+            if len(self) + len(uniques) > self.max_size:
                 self.clear()
-                ids = self._ids
-            fn, pending = self.fn, self._pending
-            positions = []
-            for value in uniques:
-                row = ids.get(value)
-                if row is None:
-                    row = ids[value] = len(ids)
-                    pending.append(fn(value))
-                positions.append(row)
-            if pending:
-                self._columns = [
-                    pa.concat_arrays([col, pa.array([r[i] for r in pending], f.type)])
-                    for i, (col, f) in enumerate(zip(self._columns, self.schema))
-                ]
-                pending.clear()
+            positions = self._positions_arrow(uniques) if self.arrow_keys else self._positions_dict(uniques)
             columns = self._columns
-        rows = pc.take(pa.array(positions, pa.int32()), encoded.indices)
+        rows = pc.take(positions, encoded.indices)
         return {f.name: pc.take(col, rows) for f, col in zip(self.schema, columns)}

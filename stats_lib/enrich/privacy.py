@@ -186,5 +186,5 @@ def visitor_ids(days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, s
             s, i, u = rest.split("\x1f", 2)
             return (visitor_id(salts.salt(d), s, i, u),)
 
-        salts._ids = DistinctCache(one, pa.schema([("visitor_id", pa.string())]), max_size=2_000_000)
+        salts._ids = DistinctCache(one, pa.schema([("visitor_id", pa.string())]), max_size=2_000_000, arrow_keys=False)
     return salts._ids.columns(keys)["visitor_id"]
