@@ -108,8 +108,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"report: {index}")
         return 0
     if args.command == "serve":
-        from .collector.app import serve
-
+        try:
+            from .collector.app import serve
+        except ModuleNotFoundError:
+            raise UserError("the event collector is not part of this version yet; ingest access logs instead") from None
         sites = tuple(args.sites or ()) or settings.sites
         if not sites:
             raise UserError("name at least one site: --site example.com (or env SITE_STATS_SITES)")
