@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from .config import Settings
 from .enrich.geo import GeoLocator
-from .enrich.pipeline import EnrichContext, enrich
+from .enrich.pipeline import EnrichContext, enrich, utc_days
 from .enrich.privacy import ExpiredSaltWarning, SaltStore
 from .sources import get_format
 from .sources.base import LineReader
@@ -208,7 +208,7 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, bar) -> 
             if raw.num_rows == 0:
                 continue
             stored = enrich(raw, ctx)
-            days = pc.strftime(stored["ts"], format="%Y-%m-%d")
+            days = utc_days(stored["ts"])
             for day in pc.unique(days).to_pylist():
                 part = stored.filter(pc.equal(days, day))
                 writer = writers.get(day)

@@ -99,6 +99,8 @@ OWN_PATTERNS: list[tuple[str, str]] = [
     ("Google Cloud monitoring", r"googlestackdrivermonitoring|google-cloud-uptime"),
     ("kube-probe", r"kube-probe"),
     ("Prometheus blackbox", r"blackbox[ _-]exporter"),
+    ("Prometheus", r"^prometheus/"),
+    ("AWS SDK / CLI", r"\baws-sdk-|^aws-cli/|^boto3/|^botocore/|aws-support-trustedadvisor"),
     # link previewers
     ("Facebook preview", r"facebookexternalhit|facebookcatalog"),
     ("Twitterbot", r"twitterbot"),

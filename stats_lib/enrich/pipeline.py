@@ -67,6 +67,11 @@ def pageview_column(raw: pa.Table, is_bot: pa.Array) -> pa.Array:
     return pc.and_(human, kind)
 
 
+def utc_days(ts: pa.Array) -> pa.Array:
+    """'YYYY-MM-DD' of each (naive UTC) timestamp; a cast through date32, far cheaper than strftime."""
+    return pc.cast(pc.cast(ts, pa.date32()), pa.string())
+
+
 def enrich(raw: pa.Table, ctx: EnrichContext) -> pa.Table:
     n = raw.num_rows
     cols: dict[str, pa.Array] = {}
@@ -80,7 +85,7 @@ def enrich(raw: pa.Table, ctx: EnrichContext) -> pa.Table:
     cols.update(bots.bot_columns(raw["user_agent"]))
     cols["is_pageview"] = pageview_column(raw, cols["is_bot"])
 
-    days = pc.strftime(raw["ts"], format="%Y-%m-%d")
+    days = utc_days(raw["ts"])
     cols["visitor_id"] = visitor_ids(days, cols["site"], raw["client_ip"], raw["user_agent"], ctx.salts)
     cols["ip_prefix"] = ip_prefixes(raw["client_ip"])
 

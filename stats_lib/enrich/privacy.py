@@ -22,9 +22,10 @@ import pyarrow.compute as pc
 
 _IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])"
 # IPv6: at least two colons with hex groups; covers compressed forms and embedded IPv4 tails.
-_IPV6 = r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+_IPV6 = r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:.])"
 _IP_RE = re.compile(f"{_IPV4}|{_IPV6}")
 _MAX_LINE = 2000
+_CLOCK = re.compile(r"(?:\d{4}:)?[0-2]?\d:[0-5]\d(?::[0-5]\d(?:\.\d+)?)?")
 
 
 def _mask_one(match: re.Match[str]) -> str:
@@ -32,9 +33,11 @@ def _mask_one(match: re.Match[str]) -> str:
     try:
         ip = ipaddress.ip_address(text)
     except ValueError:
-        if text.count(":") >= 2 and any(c.isalnum() for c in text):
-            return "<ip>"  # looks like an IPv6 fragment; masking too much is the safe error
-        return text
+        # A clock time (16:42:07, or 2012:16:42:07 in a CLF date) is not an address; anything else that looks
+        # like part of an IPv6 address (a line cut short) is masked: masking too much is the safe error.
+        if _CLOCK.fullmatch(text):
+            return text
+        return "<ip>"
     return ip_prefix_of(str(ip)) or "<ip>"
 
 

@@ -1,0 +1,48 @@
+"""IP masking for anything written (rejects, messages), IP prefixes, and visitor ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from stats_lib.enrich.privacy import ExpiredSaltWarning, SaltStore, ip_prefix_of, mask_ips, visitor_ids
+
+
+def test_mask_ips_keeps_prefixes_and_clock_times():
+    line = ('81.2.69.142 - - [10/Feb/2012:16:42:07 -0500] "GET / HTTP/1.1" 200 5 from '
+            "2a02:cf40:add:4002:91f2:a9b2:e09a:6fc6 via ::ffff:10.1.2.3 cut 2a02:cf40:ad at 16:42")
+    masked = mask_ips(line)
+    assert masked.startswith("81.2.69.0/24 - - [10/Feb/2012:16:42:07 -0500]")
+    assert "2a02:cf40:add::/48" in masked and "10.1.2.0/24" in masked
+    assert "cut <ip> at 16:42" in masked
+    for raw in ("81.2.69.142", "4002:91f2", "10.1.2.3", "2a02:cf40:ad "):
+        assert raw not in masked
+
+
+def test_mask_ips_caps_length():
+    assert len(mask_ips("x" * 5000)) == 2001
+
+
+def test_prefixes():
+    assert ip_prefix_of("203.0.113.7") == "203.0.113.0/24"
+    assert ip_prefix_of("2001:db8:1:2::1") == "2001:db8:1::/48"
+    assert ip_prefix_of("::ffff:198.51.100.9") == "198.51.100.0/24"
+    assert ip_prefix_of("not-an-ip") is None and ip_prefix_of(None) is None
+
+
+def test_visitor_ids_are_daily_keyed_and_salts_expire(tmp_path):
+    salts = SaltStore(tmp_path / "salts", retention_days=2, today=dt.date(2026, 11, 10))
+    days = pa.array(["2026-11-09", "2026-11-09", "2026-11-08", "2026-11-01"])
+    site = pa.array(["example.com"] * 4)
+    ips = pa.array(["203.0.113.7"] * 4)
+    uas = pa.array(["Firefox"] * 4)
+    ids = visitor_ids(days, site, ips, uas, salts).to_pylist()
+    assert ids[0] == ids[1] and len(set(ids[1:])) == 3  # same person: one id a day, different across days
+    assert all(len(i) == 32 and "203.0.113" not in i for i in ids)
+    assert sorted(salts.purge()) == ["2026-11-01"]  # 11-08 is still inside the window (cutoff 11-08)
+    assert not (tmp_path / "salts" / "2026-11-01.key").exists()
+    with pytest.warns(ExpiredSaltWarning, match="2026-11-01 was already deleted"):
+        again = visitor_ids(days, site, ips, uas, SaltStore(tmp_path / "salts", today=dt.date(2026, 11, 10)))
+    assert again.to_pylist()[:3] == ids[:3] and again.to_pylist()[3] != ids[3]
