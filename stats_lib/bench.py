@@ -171,48 +171,6 @@ class Timer:
             self.seconds[name] += time.perf_counter() - start
 
 
-def enrich_timed(raw: pa.Table, ctx, timer: Timer) -> pa.Table:
-    """``pipeline.enrich`` step by step, each step timed (same calls, same order)."""
-    from .schema import STORED_SCHEMA
-    from .enrich import agents, bots, campaigns, referrers
-    from .enrich.pipeline import pageview_column, site_column
-    from .enrich.privacy import ip_prefixes, visitor_ids
-
-    n = raw.num_rows
-    cols: dict[str, pa.Array] = {}
-    with timer.step("copy + site"):
-        for name in raw.column_names:
-            if name in STORED_SCHEMA.names:
-                cols[name] = raw[name].combine_chunks()
-        cols["source"] = pa.array([ctx.source] * n, pa.string())
-        cols["source_file"] = pa.array([ctx.source_file] * n, pa.string())
-        cols["site"] = site_column(raw, ctx)
-    with timer.step("bots"):
-        cols.update(bots.bot_columns(raw["user_agent"]))
-    with timer.step("pageviews"):
-        cols["is_pageview"] = pageview_column(raw, cols["is_bot"])
-    with timer.step("days (strftime)"):
-        days = pc.strftime(raw["ts"], format="%Y-%m-%d")
-    with timer.step("visitor ids"):
-        cols["visitor_id"] = visitor_ids(days, cols["site"], raw["client_ip"], raw["user_agent"], ctx.salts)
-    with timer.step("ip prefixes"):
-        cols["ip_prefix"] = ip_prefixes(raw["client_ip"])
-    with timer.step("user agents"):
-        cols.update(agents.user_agent_columns(raw["user_agent"]))
-        cols["device"] = pc.if_else(pc.fill_null(cols["is_bot"], False), "bot", cols["device"])
-    with timer.step("geo (ip)"):
-        cols.update(ctx.geo.columns(raw["client_ip"]))
-    with timer.step("geo (edge)"):
-        cols.update(ctx.geo.edge_columns(raw["edge_location"]))
-    with timer.step("referrers"):
-        cols.update(referrers.referrer_columns(raw["referrer"], cols["site"]))
-    with timer.step("campaigns"):
-        cols.update(campaigns.campaign_columns(raw["query"]))
-    with timer.step("assemble"):
-        arrays = [cols[f.name].cast(f.type) if f.name in cols else pa.nulls(n, f.type) for f in STORED_SCHEMA]
-        return pa.Table.from_arrays(arrays, schema=STORED_SCHEMA)
-
-
 def reset_caches() -> None:
     """Forget every per-process cache of the enrichment, so each timed pass starts cold."""
     from .enrich import _distinct, agents, bots, campaigns, geo, privacy, referrers
@@ -230,7 +188,7 @@ def reset_caches() -> None:
 def run(lines: int, keep: str | None, geoip_db: str | None, regroup: int = 10) -> dict:
     from .config import Settings
     from .enrich.geo import GeoLocator
-    from .enrich.pipeline import EnrichContext
+    from .enrich.pipeline import EnrichContext, enrich
     from .enrich.privacy import SaltStore
     from .sources import cloudfront
     from .sources.base import LineReader
@@ -269,7 +227,7 @@ def run(lines: int, keep: str | None, geoip_db: str | None, regroup: int = 10) -
             timer = Timer()
             t0 = time.perf_counter()
             for table in tables:
-                enrich_timed(table, ctx, timer)
+                enrich(table, ctx, timer)
             return time.perf_counter() - t0, timer
 
         enrich_s, timer = enrich_all(batches, "parser")

@@ -11,14 +11,12 @@ import contextlib
 import datetime as dt
 import glob
 import hashlib
-import os
 import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 

@@ -15,7 +15,6 @@ import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 import zstandard
 
 import stats_lib

@@ -11,7 +11,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import sqlglot
 from sqlglot import exp

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -118,10 +119,11 @@ class SaltStore:
     today: dt.date | None = None
     _cache: dict[str, bytes] = field(default_factory=dict)
     expired_days_used: set[str] = field(default_factory=set)
-    _ids: object = field(default=None, repr=False, compare=False)  # visitor ids already hashed (DistinctCache)
+    hasher: "VisitorHasher" = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
+        self.hasher = VisitorHasher(self)
 
     def salt(self, day: str) -> bytes:
         if day in self._cache:
@@ -161,8 +163,8 @@ class SaltStore:
                 key.unlink()
                 self._cache.pop(key.stem, None)
                 removed.append(key.stem)
-        if removed and self._ids is not None:
-            self._ids.clear()
+        if removed:
+            self.hasher.clear()
         return removed
 
 
@@ -172,22 +174,85 @@ def visitor_id(salt: bytes, site: str | None, ip: str | None, user_agent: str | 
     return h.hexdigest()
 
 
+class _Codes:
+    """Stable integer codes for the strings of one column across the batches of a run (Arrow lookups)."""
+
+    def __init__(self) -> None:
+        self.values = pa.array([], pa.string())
+
+    def codes(self, dictionary: pa.Array) -> np.ndarray:
+        found = pc.index_in(dictionary, value_set=self.values)
+        if found.null_count:
+            missing = pc.is_null(found)
+            start = len(self.values)
+            new = dictionary.filter(missing)
+            self.values = pa.concat_arrays([self.values, new])
+            found = pc.replace_with_mask(found, missing, pa.array(range(start, start + len(new)), pa.int32()))
+        return found.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+class VisitorHasher:
+    """Visitor ids for a run, each distinct (day, site, ip, ua) hashed once.
+
+    Sites, IPs and user agents get run-wide integer codes; a row's combination is one int64
+    (site: 8 bits, ip: 24 bits, ua: 20 bits) within its day, looked up in the day's sorted known combinations
+    (``searchsorted``); only combinations never seen before are hashed (keyed BLAKE2b)."""
+
+    _BITS = (8, 24, 20)
+
+    def __init__(self, salts: "SaltStore") -> None:
+        self.salts = salts
+        self.clear()
+
+    def clear(self) -> None:
+        self.columns = [_Codes(), _Codes(), _Codes()]  # site, ip, ua
+        self.known: dict[str, tuple[np.ndarray, pa.Array]] = {}  # day -> (sorted combination keys, their ids)
+
+    def ids(self, days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array) -> pa.Array:
+        from ._distinct import encode
+
+        parts = []
+        for column, codes in zip((sites, ips, uas), self.columns):
+            encoded = encode(column)  # shared with the other steps; a null takes the code of ''
+            known = codes.codes(pa.concat_arrays([encoded.dictionary, pa.array([""])]))
+            rows = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+            parts.append(known[rows])
+        if any(len(c.values) >= 1 << bits for c, bits in zip(self.columns, self._BITS)):
+            self.clear()  # more distinct values than the key has room for: start over (ids stay the same)
+            return self.ids(days, sites, ips, uas)
+        key = (parts[0] << 44) | (parts[1] << 20) | parts[2]
+        day_codes = encode(days)
+        day_index = day_codes.indices.to_numpy(zero_copy_only=False)
+        pieces, order = [], []
+        for d, day in enumerate(day_codes.dictionary.to_pylist()):
+            rows = np.flatnonzero(day_index == d)
+            unique, inverse = np.unique(key[rows], return_inverse=True)
+            known_keys, known_ids = self._known(day, unique)
+            pieces.append(known_ids.take(pa.array(np.searchsorted(known_keys, unique)[inverse.ravel()])))
+            order.append(rows)
+        if not pieces:
+            return pa.array([], pa.string())
+        combined = pa.concat_arrays(pieces)
+        return combined.take(pa.array(np.argsort(np.concatenate(order), kind="stable")))
+
+    def _known(self, day: str, unique: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+        """The day's known combinations (sorted) and their ids, after hashing those of ``unique`` not yet known."""
+        known_keys, known_ids = self.known.get(day, (np.empty(0, np.int64), pa.array([], pa.string())))
+        at = np.searchsorted(known_keys, unique).clip(max=max(len(known_keys) - 1, 0))
+        new = unique[known_keys[at] != unique] if len(known_keys) else unique
+        if len(new):
+            salt = self.salts.salt(day)
+            picked = [c.values.take(pa.array(codes)).to_pylist()
+                      for c, codes in zip(self.columns, (new >> 44, (new >> 20) & 0xFFFFFF, new & 0xFFFFF))]
+            new_ids = pa.array([visitor_id(salt, site, ip, ua) for site, ip, ua in zip(*picked)], pa.string())
+            keys = np.concatenate([known_keys, new])
+            by_key = np.argsort(keys, kind="stable")
+            known_keys = keys[by_key]
+            known_ids = pa.concat_arrays([known_ids, new_ids]).take(pa.array(by_key))
+            self.known[day] = (known_keys, known_ids)
+        return known_keys, known_ids
+
+
 def visitor_ids(days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, salts: SaltStore) -> pa.Array:
-    """Visitor ids for aligned arrays, hashing each distinct (day, site, ip, ua) combination once."""
-    table = pa.table({"d": days, "s": sites, "i": ips, "u": uas})
-    keys = pc.binary_join_element_wise(
-        *(pc.fill_null(table[c], "") for c in ("d", "s", "i", "u")), "\x1f"
-    )
-    if salts._ids is None:
-        from ._distinct import DistinctCache
-
-        def one(key: str) -> tuple[str]:
-            d, _, rest = key.partition("\x1f")
-            if rest.count("\x1f") == 2:  # the usual case: hash "site\0ip\0ua" as visitor_id would, directly
-                data = rest.replace("\x1f", "\x00").encode("utf-8", "surrogatepass")
-                return (hashlib.blake2b(data, key=salts.salt(d), digest_size=16).hexdigest(),)
-            s, i, u = rest.split("\x1f", 2)
-            return (visitor_id(salts.salt(d), s, i, u),)
-
-        salts._ids = DistinctCache(one, pa.schema([("visitor_id", pa.string())]), max_size=2_000_000, arrow_keys=False)
-    return salts._ids.columns(keys)["visitor_id"]
+    """Visitor ids for aligned arrays (``''`` stands for a missing site, ip or user agent)."""
+    return salts.hasher.ids(days, sites, ips, uas)
