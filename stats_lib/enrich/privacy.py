@@ -43,10 +43,12 @@ def _mask_one(match: re.Match[str]) -> str:
 
 
 def mask_ips(text: str, cap: int = _MAX_LINE) -> str:
-    """The text with every IP address replaced by its anonymised prefix, capped to ``cap`` characters."""
-    if len(text) > cap:
-        text = text[:cap] + "…"
-    return _IP_RE.sub(_mask_one, text)
+    """The text with every IP address replaced by its anonymised prefix, capped to ``cap`` characters (+ '…').
+
+    Masking runs on a little more than will be kept, so an address cut by the cap is never left half-visible."""
+    long = len(text) > cap
+    masked = _IP_RE.sub(_mask_one, text[: cap + 64] if long else text)
+    return masked[:cap] + "…" if long or len(masked) > cap else masked
 
 
 def _fast_v4_prefix(address: str) -> str | None:
