@@ -7,7 +7,9 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from stats_lib.enrich.privacy import ExpiredSaltWarning, SaltStore, ip_prefix_of, mask_ips, visitor_ids
+from stats_lib.enrich.privacy import (
+    ExpiredSaltWarning, SaltStore, ip_prefix_of, ip_prefixes, mask_ips, visitor_id, visitor_ids,
+)
 
 
 def test_mask_ips_keeps_prefixes_and_clock_times():
@@ -30,6 +32,12 @@ def test_prefixes():
     assert ip_prefix_of("2001:db8:1:2::1") == "2001:db8:1::/48"
     assert ip_prefix_of("::ffff:198.51.100.9") == "198.51.100.0/24"
     assert ip_prefix_of("not-an-ip") is None and ip_prefix_of(None) is None
+    mixed = pa.array(["203.0.113.7", "10.0.0.300", "2001:db8:1:2::1", None, "203.0.113.7", "::ffff:198.51.100.9",
+                      "010.1.2.3"])
+    assert ip_prefixes(mixed).to_pylist() == [
+        "203.0.113.0/24", None, "2001:db8:1::/48", None, "203.0.113.0/24", "198.51.100.0/24",
+        ip_prefix_of("010.1.2.3"),
+    ]
 
 
 def test_visitor_ids_are_daily_keyed_and_salts_expire(tmp_path):
@@ -41,6 +49,7 @@ def test_visitor_ids_are_daily_keyed_and_salts_expire(tmp_path):
     ids = visitor_ids(days, site, ips, uas, salts).to_pylist()
     assert ids[0] == ids[1] and len(set(ids[1:])) == 3  # same person: one id a day, different across days
     assert all(len(i) == 32 and "203.0.113" not in i for i in ids)
+    assert ids[0] == visitor_id(salts.salt("2026-11-09"), "example.com", "203.0.113.7", "Firefox")
     assert sorted(salts.purge()) == ["2026-11-01"]  # 11-08 is still inside the window (cutoff 11-08)
     assert not (tmp_path / "salts" / "2026-11-01.key").exists()
     with pytest.warns(ExpiredSaltWarning, match="2026-11-01 was already deleted"):

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from ..schema import STORED_SCHEMA
 from . import agents, bots, campaigns, referrers
 from .geo import GeoLocator
+from ._distinct import encode
 from .privacy import SaltStore, ip_prefixes, map_distinct, visitor_ids
 
 PAGE_OPERATIONS = ("WEBSITE.GET.OBJECT", "REST.GET.OBJECT")
@@ -47,14 +48,16 @@ def normalise_site(host: str | None) -> str | None:
 
 def site_column(raw: pa.Table, ctx: EnrichContext) -> pa.Array:
     if ctx.site:
-        return pa.array([normalise_site(ctx.site)] * raw.num_rows, pa.string())
+        return pa.repeat(pa.scalar(normalise_site(ctx.site), pa.string()), raw.num_rows)
     return map_distinct(raw["host"], normalise_site, pa.string())
 
 
 def pageview_column(raw: pa.Table, is_bot: pa.Array) -> pa.Array:
     """The contract's pageview: not a bot, GET, 200/304, and a page (content type or path)."""
     human = pc.invert(pc.fill_null(is_bot, False))
-    path_is_page = pc.fill_null(pc.match_substring_regex(raw["path"], _PAGE_PATH), False)
+    paths = encode(raw["path"])  # few distinct paths: match each once
+    page_paths = pc.fill_null(pc.match_substring_regex(paths.dictionary, _PAGE_PATH), False)
+    path_is_page = pc.fill_null(pc.take(page_paths, paths.indices), False)
     html = pc.starts_with(pc.utf8_lower(raw["content_type"]), "text/html")
     is_page = pc.if_else(pc.is_null(raw["content_type"]), path_is_page, pc.fill_null(html, False))
     operation_ok = pc.or_(pc.is_null(raw["operation"]), pc.is_in(raw["operation"], pa.array(PAGE_OPERATIONS)))
@@ -86,8 +89,8 @@ def enrich(raw: pa.Table, ctx: EnrichContext, timer=None) -> pa.Table:
         for name in raw.column_names:
             if name in STORED_SCHEMA.names:
                 cols[name] = raw[name].combine_chunks()
-        cols["source"] = pa.array([ctx.source] * n, pa.string())
-        cols["source_file"] = pa.array([ctx.source_file] * n, pa.string())
+        cols["source"] = pa.repeat(pa.scalar(ctx.source, pa.string()), n)
+        cols["source_file"] = pa.repeat(pa.scalar(ctx.source_file, pa.string()), n)
         cols["site"] = site_column(raw, ctx)
     with step("bots"):
         cols.update(bots.bot_columns(raw["user_agent"]))

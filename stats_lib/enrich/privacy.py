@@ -83,16 +83,24 @@ def ip_prefix_of(address: str | None) -> str | None:
     return f"{ipaddress.IPv6Address(int(ip) >> 80 << 80)}/48"
 
 
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_DOTTED_QUAD = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+
+
 def ip_prefixes(ips: pa.Array) -> pa.Array:
-    """``ip_prefix_of`` over an Arrow array, computed once per distinct address (remembered across batches)."""
-    return _prefix_cache().columns(ips)["ip_prefix"]
+    """``ip_prefix_of`` over an Arrow array, once per distinct address: plain IPv4 addresses with Arrow string
+    kernels, the rest (IPv6, mapped, odd spellings) in Python."""
+    from ._distinct import encode
 
-
-@lru_cache(maxsize=1)
-def _prefix_cache():
-    from ._distinct import DistinctCache
-
-    return DistinctCache(lambda ip: (ip_prefix_of(ip),), pa.schema([("ip_prefix", pa.string())]))
+    encoded = encode(ips)
+    uniques = encoded.dictionary
+    is_v4 = pc.match_substring_regex(uniques, _DOTTED_QUAD)
+    prefixes = pc.replace_substring_regex(uniques, r"\.\d+$", ".0/24")
+    is_other = pc.invert(pc.fill_null(is_v4, False))
+    if pc.any(is_other).as_py():
+        others = [ip_prefix_of(ip) for ip in uniques.filter(is_other).to_pylist()]
+        prefixes = pc.replace_with_mask(prefixes, is_other, pa.array(others, pa.string()))
+    return pc.take(prefixes, encoded.indices)
 
 
 def map_distinct(values: pa.Array, fn, type_: pa.DataType) -> pa.Array:
@@ -171,7 +179,12 @@ class SaltStore:
 
 
 def visitor_id(salt: bytes, site: str | None, ip: str | None, user_agent: str | None) -> str:
-    h = hashlib.blake2b(key=salt, digest_size=16)
+    """Keyed BLAKE2b (the day's salt as key) of site, IP and user agent: 32 hex digits."""
+    return _hash(hashlib.blake2b(key=salt, digest_size=16), site, ip, user_agent)
+
+
+def _hash(keyed, site: str | None, ip: str | None, user_agent: str | None) -> str:
+    h = keyed.copy()
     h.update(f"{site or ''}\x00{ip or ''}\x00{user_agent or ''}".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
@@ -246,7 +259,8 @@ class VisitorHasher:
             salt = self.salts.salt(day)
             picked = [c.values.take(pa.array(codes)).to_pylist()
                       for c, codes in zip(self.columns, (new >> 44, (new >> 20) & 0xFFFFFF, new & 0xFFFFF))]
-            new_ids = pa.array([visitor_id(salt, site, ip, ua) for site, ip, ua in zip(*picked)], pa.string())
+            keyed = hashlib.blake2b(key=salt, digest_size=16)  # copied per id: the key is absorbed once
+            new_ids = pa.array([_hash(keyed, site, ip, ua) for site, ip, ua in zip(*picked)], pa.string())
             keys = np.concatenate([known_keys, new])
             by_key = np.argsort(keys, kind="stable")
             known_keys = keys[by_key]
