@@ -33,6 +33,18 @@ def settings(warehouse: Path):
     return Settings.from_env(warehouse=str(warehouse), progress=False)
 
 
+def parse_file(path: Path, fmt: str | None = None):
+    """Detect (or force) the format and parse a whole file: (format name, RAW rows as dicts, the LineReader)."""
+    from stats_lib.sources import get_format
+    from stats_lib.sources.base import LineReader
+    from stats_lib.sources.detect import detect
+
+    source = get_format(fmt) if fmt else detect(path)
+    reader = LineReader(str(path), source_file=path.name)
+    rows = [row for table in source.parse(reader) for row in table.to_pylist()]
+    return source.NAME, rows, reader
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """Run ``site-stats`` as a user would, in a subprocess."""
     full_env = {**os.environ, "SITE_STATS_PROGRESS": "0", **(env or {})}

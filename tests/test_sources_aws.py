@@ -9,17 +9,8 @@ import pytest
 
 import stats_lib
 from stats_lib.engines.duckdb import connect
-from stats_lib.sources import get_format
 from stats_lib.sources.alb import SKIP_CONNECTION, SKIP_NLB
-from stats_lib.sources.base import LineReader
-from stats_lib.sources.detect import detect
-
-
-def parse(path: Path, fmt: str | None = None):
-    source = get_format(fmt) if fmt else detect(path)
-    reader = LineReader(str(path), source_file=path.name)
-    rows = [row for table in source.parse(reader) for row in table.to_pylist()]
-    return source.NAME, rows, reader
+from conftest import parse_file as parse
 
 
 @pytest.fixture

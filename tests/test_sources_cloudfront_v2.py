@@ -17,8 +17,7 @@ import pyarrow.parquet as pq
 
 import stats_lib
 from stats_lib.engines.duckdb import connect
-from stats_lib.sources.base import LineReader
-from stats_lib.sources.detect import detect
+from conftest import parse_file as parse
 
 FIELDS = (
     "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) "
@@ -69,13 +68,6 @@ def write_parquet(path: Path, records: list[dict]) -> None:
 
 def partition(root: Path) -> Path:
     return root / "DistributionId=E1ABCDEF" / "year=2024" / "month=05" / "day=01" / "hour=12"
-
-
-def parse(path: Path):
-    source = detect(path)
-    reader = LineReader(str(path), source_file=path.name)
-    rows = [row for table in source.parse(reader) for row in table.to_pylist()]
-    return source.NAME, rows, reader
 
 
 def check_rows(rows: list[dict]) -> None:

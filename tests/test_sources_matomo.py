@@ -9,21 +9,12 @@ import pytest
 
 import stats_lib
 from stats_lib.engines.duckdb import connect
-from stats_lib.sources import get_format
-from stats_lib.sources.base import DECODE_NOTE, LineReader
-from stats_lib.sources.detect import detect
+from stats_lib.sources.base import DECODE_NOTE
+from conftest import parse_file as parse
 
 CHROME17 = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/535.11 (KHTML, like Gecko) Chrome/17.0.963.56 Safari/535.11"
 )
-
-
-def parse(path: Path, fmt: str | None = None):
-    """Detect (or force) the format and parse the whole file: (format name, rows as dicts, reader)."""
-    source = get_format(fmt) if fmt else detect(path)
-    reader = LineReader(str(path), source_file=path.name)
-    rows = [row for table in source.parse(reader) for row in table.to_pylist()]
-    return source.NAME, rows, reader
 
 
 @pytest.fixture
