@@ -29,7 +29,6 @@ from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
 from .warehouse.local import LocalWarehouse
 
-LOG_SUFFIXES = ("", ".log", ".txt", ".gz", ".bz2", ".zst", ".json", ".jsonl", ".csv", ".tsv")
 
 
 class SourceNotFound(FileNotFoundError):

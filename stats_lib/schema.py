@@ -105,7 +105,3 @@ REJECT_SCHEMA = pa.schema(
     ]
 )
 
-
-def empty_raw() -> dict[str, list]:
-    """Column lists for building a RAW_SCHEMA table row by row."""
-    return {name: [] for name in RAW_SCHEMA.names}

@@ -124,20 +124,6 @@ class LineReader:
         )
 
 
-def dash_to_none(value: str | None) -> str | None:
-    return None if value in (None, "", "-") else value
-
-
-def raw_table(columns: dict[str, list]) -> pa.Table:
-    """A RAW_SCHEMA table from column lists; absent columns are null. Types are converted by Arrow."""
-    n = len(next(iter(columns.values()))) if columns else 0
-    arrays = []
-    for f in RAW_SCHEMA:
-        values = columns.get(f.name)
-        arrays.append(pa.nulls(n, f.type) if values is None else pa.array(values, type=f.type))
-    return pa.Table.from_arrays(arrays, schema=RAW_SCHEMA)
-
-
 def int_column(values: pa.Array, type_: pa.DataType) -> pa.Array:
     """Digits to integers; anything else ('-', '', garbage) to null."""
     values = pc.cast(values, pa.string())

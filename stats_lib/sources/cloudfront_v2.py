@@ -35,7 +35,7 @@ from .base import (
     ua_values,
 )
 from .cloudfront import decode
-from .jsonlogs import first_object, load_object
+from .jsonlogs import first_object, object_batches
 
 NAME = "cloudfront_v2"
 PARQUET_MAGIC = b"PAR1"
@@ -110,25 +110,18 @@ def parse(reader: LineReader) -> Iterator[pa.Table]:
 
 
 def _parse_json(reader: LineReader) -> Iterator[pa.Table]:
-    rows: list[tuple[int, str, dict[str, Any]]] = []
-    for number, line in reader:
-        if not line.strip() or line.startswith("#"):
-            continue
-        obj = load_object(line)
-        if obj is None:
-            reader.reject(number, "not a JSON object", line)
-            continue
-        record = {}
-        for key, value in obj.items():
-            ours = _FIELDS.get(normalise(key))
-            if ours is not None and value is not None:
-                record[ours] = value if isinstance(value, str) else json.dumps(value)
-        rows.append((number, line, record))
-        if len(rows) >= reader.batch_size:
-            yield _table([r[0] for r in rows], [r[1] for r in rows], _columns([r[2] for r in rows]), reader)
-            rows = []
-    if rows:
+    for rows in object_batches(reader, _record):
         yield _table([r[0] for r in rows], [r[1] for r in rows], _columns([r[2] for r in rows]), reader)
+
+
+def _record(obj: dict[str, Any]) -> dict[str, str]:
+    """Our field names for the fields of one JSON record (any spelling), values as text."""
+    record = {}
+    for key, value in obj.items():
+        ours = _FIELDS.get(normalise(key))
+        if ours is not None and value is not None:
+            record[ours] = value if isinstance(value, str) else json.dumps(value)
+    return record
 
 
 def _columns(records: list[dict[str, str]]) -> dict[str, pa.Array]:

@@ -193,21 +193,29 @@ def _sniffer(test: Callable[[dict[str, Any]], bool]) -> Callable[[list[str]], bo
 # -- parsing --------------------------------------------------------------------------------------------------
 
 
+def object_batches(reader: LineReader, extract: Callable[[dict[str, Any]], dict[str, Any]]
+                   ) -> Iterator[list[tuple[int, str, dict[str, Any]]]]:
+    """Batches of (line number, line, ``extract(object)``) for a JSON-lines file; a line that is not a JSON
+    object is rejected; blank and ``#`` lines are neither."""
+    rows: list[tuple[int, str, dict[str, Any]]] = []
+    for number, line in reader:
+        if not line.strip() or line.startswith("#"):
+            continue
+        obj = load_object(line)
+        if obj is None:
+            reader.reject(number, "not a JSON object", line)
+            continue
+        rows.append((number, line, extract(obj)))
+        if len(rows) >= reader.batch_size:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
 def _parser(name: str, extract: Extract) -> Callable[[LineReader], Iterator[pa.Table]]:
     def parse(reader: LineReader) -> Iterator[pa.Table]:
-        rows: list[tuple[int, str, dict[str, Any]]] = []
-        for number, line in reader:
-            if not line.strip() or line.startswith("#"):
-                continue
-            obj = load_object(line)
-            if obj is None:
-                reader.reject(number, "not a JSON object", line)
-                continue
-            rows.append((number, line, extract(obj)))
-            if len(rows) >= reader.batch_size:
-                yield _table(rows, reader)
-                rows = []
-        if rows:
+        for rows in object_batches(reader, extract):
             yield _table(rows, reader)
 
     parse.__doc__ = f"Parse a {name} access log."
