@@ -144,6 +144,7 @@ def test_tree_walk_agrees_with_the_reader_address_by_address(mmdb, tmp_path, nam
     import maxminddb
 
     from stats_lib.enrich import _mmdb_tree
+    from stats_lib.enrich._addresses import pack
 
     path = mmdb / f"{name}.mmdb"
     if record_size != 28:
@@ -152,7 +153,7 @@ def test_tree_walk_agrees_with_the_reader_address_by_address(mmdb, tmp_path, nam
     geo = GeoLocator(str(path))
     assert geo._tree.record_size == record_size
     reader = maxminddb.open_database(str(path))
-    records = geo._tree.records(*_mmdb_tree.pack(addresses))
+    records = geo._tree.records(*pack(pa.array(addresses, pa.string())))
     for address, record in zip(addresses, records.tolist()):
         if record >= 0:
             assert reader.get(address.strip().strip("[]")) is not None, address

@@ -40,6 +40,27 @@ def test_prefixes():
     ]
 
 
+def test_ipv6_prefixes_equal_the_standard_library_spelling():
+    """The C-library fast path for IPv6 gives exactly what ``ipaddress`` gives (RFC 5952 text of the /48)."""
+    import ipaddress
+    import random
+
+    def reference(text):
+        ip = ipaddress.ip_address(text)
+        if ip.ipv4_mapped:
+            return f"{ipaddress.IPv4Address(int(ip.ipv4_mapped) & 0xFFFFFF00)}/24"
+        return f"{ipaddress.IPv6Address(int(ip) >> 80 << 80)}/48"
+
+    rng = random.Random(3)
+    groups = [0, 0, 0, 1, 0xDB8, 0xFFFF, 0x2001, 0xA]  # zeros often, so every compression case comes up
+    addresses = [":".join(f"{rng.choice(groups):x}" for _ in range(8)) for _ in range(3000)]
+    addresses += [str(ipaddress.IPv6Address(rng.getrandbits(128))) for _ in range(1000)]
+    addresses += ["::", "::1", "0:0:1::", "::ffff:198.51.100.9", "::198.51.100.9", "2001:DB8::A", "fe80::1"]
+    mismatches = [a for a in addresses if ip_prefix_of(a) != reference(a)]
+    assert mismatches == []
+    assert ip_prefix_of("fe80::1%eth0") == "fe80::/48"  # a zone id takes the slow path
+
+
 def test_visitor_ids_are_daily_keyed_and_salts_expire(tmp_path):
     salts = SaltStore(tmp_path / "salts", retention_days=2, today=dt.date(2026, 11, 10))
     days = pa.array(["2026-11-09", "2026-11-09", "2026-11-08", "2026-11-01"])

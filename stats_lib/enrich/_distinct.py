@@ -1,8 +1,9 @@
 """Per-distinct-value computation with a result cache that lives across batches.
 
 ``DistinctCache(fn, schema)`` remembers, for every distinct input string it has seen, the row ``fn`` returned
-(a tuple matching ``schema``); ``DistinctCache(None, schema, many=f)`` takes ``f(values) -> rows`` instead, for
-work that is cheaper on many values at once. For a batch it dictionary-encodes the input (Arrow), finds the values it already
+(a tuple matching ``schema``); ``DistinctCache(None, schema, many=f)`` takes ``f(values) -> columns`` instead
+(an Arrow array of new values in, one array or list per schema field out), for work that is cheaper on many
+values at once. For a batch it dictionary-encodes the input (Arrow), finds the values it already
 knows (``pc.index_in`` in C++, or a dict), calls ``fn`` only for values never seen before, and spreads the result
 columns back to the rows with ``take``. So a value seen in a hundred batches is computed once. Null inputs give
 null outputs without calling ``fn``.
@@ -26,6 +27,13 @@ def _identity(values: pa.Array) -> tuple:
     return (values.type, values.offset, len(values), *(b.address if b is not None else 0 for b in values.buffers()))
 
 
+def flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array; a single-chunk column is used as it is (``combine_chunks`` would copy it)."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    return values
+
+
 def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     """``dictionary_encode`` of a string array, remembered for the last few arrays.
 
@@ -33,8 +41,7 @@ def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     hash it again. The memo keeps a reference to every array it holds, so their buffers cannot be freed and
     their addresses cannot be reused by another array while they serve as keys.
     """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    values = flat(values)
     if values.type != pa.string():
         values = values.cast(pa.string())
     key = _identity(values)
@@ -60,12 +67,11 @@ class DistinctCache:
         schema: pa.Schema,
         max_size: int = 1_000_000,
         arrow_keys: bool = True,
-        many: Callable[[list[str]], list[tuple]] | None = None,
+        many: Callable[[pa.Array], list] | None = None,
     ) -> None:
         if (fn is None) == (many is None):
             raise TypeError("give fn or many, not both")
-        self.fn = fn
-        self.many = many if many is not None else (lambda values: [fn(v) for v in values])
+        self.many = many if many is not None else self._rows_to_columns(fn, len(schema))
         self.schema = schema
         self.max_size = max_size
         self.arrow_keys = arrow_keys
@@ -80,10 +86,18 @@ class DistinctCache:
     def __len__(self) -> int:
         return len(self._keys) if self.arrow_keys else len(self._ids)
 
-    def _append(self, rows: list[tuple]) -> None:
+    @staticmethod
+    def _rows_to_columns(fn: Callable[[str], tuple], width: int) -> Callable[[pa.Array], list]:
+        def many(values: pa.Array) -> list:
+            rows = [fn(v) for v in values.to_pylist()]
+            return list(zip(*rows)) if rows else [[]] * width
+
+        return many
+
+    def _append(self, new_keys: pa.Array) -> None:
         self._columns = [
-            pa.concat_arrays([col, pa.array([r[i] for r in rows], f.type)])
-            for i, (col, f) in enumerate(zip(self._columns, self.schema))
+            pa.concat_arrays([col, new if isinstance(new, pa.Array) else pa.array(new, f.type)])
+            for col, new, f in zip(self._columns, self.many(new_keys), self.schema)
         ]
 
     def _positions_arrow(self, uniques: pa.Array) -> pa.Array:
@@ -92,7 +106,7 @@ class DistinctCache:
             missing = pc.is_null(positions)
             new_keys = uniques.filter(missing)
             start = len(self._keys)
-            self._append(self.many(new_keys.to_pylist()))
+            self._append(new_keys)
             self._keys = pa.concat_arrays([self._keys, new_keys])
             # the new keys take rows start, start+1, ... in the order the mask lists them
             positions = pc.replace_with_mask(positions, missing, pa.array(range(start, start + len(new_keys)), pa.int32()))
@@ -108,7 +122,7 @@ class DistinctCache:
                 new_values.append(value)
             positions.append(row)
         if new_values:
-            self._append(self.many(new_values))
+            self._append(pa.array(new_values, pa.string()))
         return pa.array(positions, pa.int32())
 
     def columns(self, values: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:

@@ -11,37 +11,10 @@ database", above it points into the data section.
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 
 NOT_FOUND = -1  # the address is not in the database
 UNKNOWN = -2  # no answer from the tree walk (not an address, wrong family, or a damaged tree): ask the reader
-_V4_PAD = bytes(12)
-
-
-def pack(addresses: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
-    """(n x 16 uint8 array, n int8 array of 4/6/0): each address as 16 bytes (IPv4 as ``::a.b.c.d``) and its
-    family; 0 where the text is not a plain address (null, a zone id, a host name), left for the caller."""
-    out = bytearray(16 * len(addresses))
-    family = np.zeros(len(addresses), np.int8)
-    inet_pton, v4, v6 = socket.inet_pton, socket.AF_INET, socket.AF_INET6
-    for i, text in enumerate(addresses):
-        if not text:
-            continue
-        text = text.strip().strip("[]")
-        try:
-            out[16 * i : 16 * i + 16] = _V4_PAD + inet_pton(v4, text)
-            family[i] = 4
-        except OSError:
-            try:
-                out[16 * i : 16 * i + 16] = inet_pton(v6, text)
-                family[i] = 6
-            except (OSError, ValueError):
-                pass
-        except ValueError:  # an embedded NUL
-            pass
-    return np.frombuffer(bytes(out), np.uint8).reshape(-1, 16), family
 
 
 class SearchTree:
@@ -97,7 +70,7 @@ class SearchTree:
         )
 
     def records(self, packed: np.ndarray, family: np.ndarray) -> np.ndarray:
-        """For each address (from ``pack``): its data record's position (>= 0, equal for addresses that share a
+        """For each address (from ``_addresses.pack``): its data record's position (>= 0, equal for addresses that share a
         record), ``NOT_FOUND``, or ``UNKNOWN`` (not an address, IPv6 in an IPv4 database, or a damaged tree)."""
         n = len(family)
         out = np.full(n, UNKNOWN, np.int64)

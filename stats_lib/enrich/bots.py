@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import yaml
 
 from . import agents
-from ._distinct import DistinctCache
+from ._distinct import DistinctCache, flat
 from ._fastre import RegexSet
 
 EMPTY = "Empty user agent"
@@ -251,8 +251,7 @@ def bot_columns(user_agents: pa.Array) -> dict[str, pa.Array]:
 
     ``is_bot`` is null where the user agent is null (unknown), true where a bot is named, false otherwise.
     """
-    if isinstance(user_agents, pa.ChunkedArray):
-        user_agents = user_agents.combine_chunks()
+    user_agents = flat(user_agents)
     name_col = _columns_cache.columns(user_agents)["bot_name"]
     is_bot = pc.if_else(pc.is_null(user_agents), pa.scalar(None, pa.bool_()), pc.is_valid(name_col))
     return {"bot_name": name_col, "is_bot": is_bot}

@@ -25,6 +25,7 @@ import pyarrow as pa
 from maxminddb.errors import InvalidDatabaseError
 
 from . import _mmdb_tree
+from ._addresses import pack
 from ._distinct import DistinctCache
 
 GEO_COLUMNS = ("country_code", "country", "region", "city", "latitude", "longitude")
@@ -99,7 +100,7 @@ class GeoLocator:
                 raise GeoDatabaseError(f"geolocation database {db_path} is corrupt ({exc}); {_HELP}") from None
         self._by_record: dict[int, tuple] = {}  # data record position -> its row
         schema = pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS])
-        self._columns_cache = DistinctCache(None, schema, max_size=1_000_000, many=self.lookup_many)
+        self._columns_cache = DistinctCache(None, schema, max_size=1_000_000, many=self._many_columns)
 
     def close(self) -> None:
         if self._reader is not None:
@@ -132,11 +133,14 @@ class GeoLocator:
             )
         return out
 
-    def lookup_many(self, ips: list[str | None]) -> list[tuple]:
+    def lookup_many(self, ips: pa.Array | list[str | None]) -> list[tuple]:
         """``lookup`` for many addresses: one search-tree walk for all, one decode per distinct record."""
+        if not isinstance(ips, pa.Array):
+            ips = pa.array(ips, pa.string())
         if self._tree is None:
-            return [self.lookup(ip) for ip in ips]
-        records = self._tree.records(*_mmdb_tree.pack(ips))
+            return [self.lookup(ip) for ip in ips.to_pylist()]
+        records = self._tree.records(*pack(ips))
+        ips = ips.to_pylist()
         empty = (None,) * 6
         by_record = self._by_record
         if len(by_record) > 1_000_000:
@@ -154,6 +158,10 @@ class GeoLocator:
                     row = by_record[record] = self.lookup(ips[at])
                 rows.append(row)
         return [rows[j] or self.lookup(ip) for j, ip in zip(inverse.ravel().tolist(), ips)]
+
+    def _many_columns(self, ips: pa.Array) -> list:
+        rows = self.lookup_many(ips)
+        return list(zip(*rows)) if rows else [[]] * len(GEO_COLUMNS)
 
     def columns(self, ips: pa.Array) -> dict[str, pa.Array]:
         """The geo columns for each client IP, one look-up per distinct address."""

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from ..schema import STORED_SCHEMA
 from . import agents, bots, campaigns, referrers
 from .geo import GeoLocator
-from ._distinct import encode
+from ._distinct import encode, flat
 from .privacy import SaltStore, ip_prefixes, map_distinct, visitor_ids
 
 PAGE_OPERATIONS = ("WEBSITE.GET.OBJECT", "REST.GET.OBJECT")
@@ -88,7 +88,7 @@ def enrich(raw: pa.Table, ctx: EnrichContext, timer=None) -> pa.Table:
     with step("copy + site"):
         for name in raw.column_names:
             if name in STORED_SCHEMA.names:
-                cols[name] = raw[name].combine_chunks()
+                cols[name] = flat(raw[name])
         cols["source"] = pa.repeat(pa.scalar(ctx.source, pa.string()), n)
         cols["source_file"] = pa.repeat(pa.scalar(ctx.source_file, pa.string()), n)
         cols["site"] = site_column(raw, ctx)

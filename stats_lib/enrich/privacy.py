@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import re
 import secrets
+import socket
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +21,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from ._addresses import DOTTED_QUAD
+from ._distinct import DistinctCache, flat
 
 _IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])"
 # IPv6: at least two colons with hex groups; covers compressed forms and embedded IPv4 tails.
@@ -64,12 +68,26 @@ def _fast_v4_prefix(address: str) -> str | None:
     return f"{parts[0]}.{parts[1]}.{parts[2]}.0/24"
 
 
+def _fast_v6_prefix(address: str) -> str | None:
+    """The /48 of a plain IPv6 address (or the /24 of an IPv4-mapped one) with the C library, else None."""
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, address)
+    except (OSError, ValueError):
+        return None
+    if packed[:12] == _MAPPED:
+        return f"{packed[12]}.{packed[13]}.{packed[14]}.0/24"
+    return socket.inet_ntop(socket.AF_INET6, packed[:6] + bytes(10)) + "/48"  # RFC 5952 text, as ipaddress
+
+
+_MAPPED = bytes(10) + b"\xff\xff"
+
+
 @lru_cache(maxsize=1 << 18)
 def ip_prefix_of(address: str | None) -> str | None:
     """'203.0.113.7' -> '203.0.113.0/24'; '2001:db8:1:2::1' -> '2001:db8:1::/48'; None when not an IP."""
     if not address:
         return None
-    fast = _fast_v4_prefix(address)
+    fast = _fast_v4_prefix(address) or _fast_v6_prefix(address)
     if fast is not None:
         return fast
     try:
@@ -83,31 +101,30 @@ def ip_prefix_of(address: str | None) -> str | None:
     return f"{ipaddress.IPv6Address(int(ip) >> 80 << 80)}/48"
 
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_DOTTED_QUAD = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"
+
+def _prefixes_of(addresses: pa.Array) -> list[pa.Array]:
+    """``ip_prefix_of`` of distinct addresses: plain IPv4 addresses with Arrow string kernels, the rest (IPv6,
+    mapped, odd spellings) in Python."""
+    is_v4 = pc.match_substring_regex(addresses, DOTTED_QUAD)
+    prefixes = pc.replace_substring_regex(addresses, r"\.\d+$", ".0/24")
+    is_other = pc.invert(pc.fill_null(is_v4, False))
+    if pc.any(is_other).as_py():
+        others = [ip_prefix_of(ip) for ip in addresses.filter(is_other).to_pylist()]
+        prefixes = pc.replace_with_mask(prefixes, is_other, pa.array(others, pa.string()))
+    return [prefixes]
+
+
+_prefix_cache = DistinctCache(None, pa.schema([("ip_prefix", pa.string())]), max_size=1_000_000, many=_prefixes_of)
 
 
 def ip_prefixes(ips: pa.Array) -> pa.Array:
-    """``ip_prefix_of`` over an Arrow array, once per distinct address: plain IPv4 addresses with Arrow string
-    kernels, the rest (IPv6, mapped, odd spellings) in Python."""
-    from ._distinct import encode
-
-    encoded = encode(ips)
-    uniques = encoded.dictionary
-    is_v4 = pc.match_substring_regex(uniques, _DOTTED_QUAD)
-    prefixes = pc.replace_substring_regex(uniques, r"\.\d+$", ".0/24")
-    is_other = pc.invert(pc.fill_null(is_v4, False))
-    if pc.any(is_other).as_py():
-        others = [ip_prefix_of(ip) for ip in uniques.filter(is_other).to_pylist()]
-        prefixes = pc.replace_with_mask(prefixes, is_other, pa.array(others, pa.string()))
-    return pc.take(prefixes, encoded.indices)
+    """``ip_prefix_of`` over an Arrow array, once per distinct address (remembered across batches)."""
+    return _prefix_cache.columns(ips)["ip_prefix"]
 
 
 def map_distinct(values: pa.Array, fn, type_: pa.DataType) -> pa.Array:
     """Apply ``fn`` to each distinct value of ``values`` once and spread the results back."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    encoded = pc.dictionary_encode(values)
+    encoded = pc.dictionary_encode(flat(values))
     uniques = [fn(v) for v in encoded.dictionary.to_pylist()]
     return pc.take(pa.array(uniques, type=type_), encoded.indices)
 
@@ -206,12 +223,26 @@ class _Codes:
         return found.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+_HEX = np.frombuffer("".join(f"{i:02x}" for i in range(256)).encode(), np.uint8).reshape(256, 2)
+
+
+def _hex_strings(digits: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An Arrow string array from an (n x 32) array of ASCII hex digits, built on its bytes without a copy per row."""
+    n, width = digits.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    validity = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(digits)), validity, null_count=-1
+    )
+
+
 class VisitorHasher:
     """Visitor ids for a run, each distinct (day, site, ip, ua) hashed once.
 
     Sites, IPs and user agents get run-wide integer codes; a row's combination is one int64
     (site: 8 bits, ip: 24 bits, ua: 20 bits) within its day, looked up in the day's sorted known combinations
-    (``searchsorted``); only combinations never seen before are hashed (keyed BLAKE2b)."""
+    (``searchsorted``); only combinations never seen before are hashed (keyed BLAKE2b). Ids are kept as rows of
+    hex digits in numpy, so spreading them to the events is a gather of fixed-width bytes."""
 
     _BITS = (8, 24, 20)
 
@@ -221,7 +252,7 @@ class VisitorHasher:
 
     def clear(self) -> None:
         self.columns = [_Codes(), _Codes(), _Codes()]  # site, ip, ua
-        self.known: dict[str, tuple[np.ndarray, pa.Array]] = {}  # day -> (sorted combination keys, their ids)
+        self.known: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # day -> (sorted combination keys, their ids)
 
     def ids(self, days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array) -> pa.Array:
         from ._distinct import encode
@@ -238,35 +269,50 @@ class VisitorHasher:
         key = (parts[0] << 44) | (parts[1] << 20) | parts[2]
         day_codes = encode(days)
         day_index = day_codes.indices.to_numpy(zero_copy_only=False)
-        pieces, order = [], []
-        for d, day in enumerate(day_codes.dictionary.to_pylist()):
-            rows = np.flatnonzero(day_index == d)
+        digits = np.zeros((len(key), 32), np.uint8)
+        day_names = day_codes.dictionary.to_pylist()
+        for d, day in enumerate(day_names):
+            rows = np.flatnonzero(day_index == d) if len(day_names) > 1 else slice(None)
             unique, inverse = np.unique(key[rows], return_inverse=True)
-            known_keys, known_ids = self._known(day, unique)
-            pieces.append(known_ids.take(pa.array(np.searchsorted(known_keys, unique)[inverse.ravel()])))
-            order.append(rows)
-        if not pieces:
-            return pa.array([], pa.string())
-        combined = pa.concat_arrays(pieces)
-        return combined.take(pa.array(np.argsort(np.concatenate(order), kind="stable")))
+            known_keys, known_digits = self._known(day, unique)
+            digits[rows] = known_digits[np.searchsorted(known_keys, unique)[inverse.ravel()]]
+        valid = None if day_codes.null_count == 0 else pc.is_valid(day_codes).to_numpy(zero_copy_only=False)
+        return _hex_strings(digits, valid)
 
-    def _known(self, day: str, unique: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    def _known(self, day: str, unique: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The day's known combinations (sorted) and their ids, after hashing those of ``unique`` not yet known."""
-        known_keys, known_ids = self.known.get(day, (np.empty(0, np.int64), pa.array([], pa.string())))
-        at = np.searchsorted(known_keys, unique).clip(max=max(len(known_keys) - 1, 0))
-        new = unique[known_keys[at] != unique] if len(known_keys) else unique
-        if len(new):
-            salt = self.salts.salt(day)
-            picked = [c.values.take(pa.array(codes)).to_pylist()
-                      for c, codes in zip(self.columns, (new >> 44, (new >> 20) & 0xFFFFFF, new & 0xFFFFF))]
-            keyed = hashlib.blake2b(key=salt, digest_size=16)  # copied per id: the key is absorbed once
-            new_ids = pa.array([_hash(keyed, site, ip, ua) for site, ip, ua in zip(*picked)], pa.string())
-            keys = np.concatenate([known_keys, new])
-            by_key = np.argsort(keys, kind="stable")
-            known_keys = keys[by_key]
-            known_ids = pa.concat_arrays([known_ids, new_ids]).take(pa.array(by_key))
-            self.known[day] = (known_keys, known_ids)
-        return known_keys, known_ids
+        known_keys, known_digits = self.known.get(day, (np.empty(0, np.int64), np.empty((0, 32), np.uint8)))
+        if len(known_keys):
+            at = np.searchsorted(known_keys, unique).clip(max=len(known_keys) - 1)
+            new = unique[known_keys[at] != unique]
+        else:
+            new = unique
+        if len(new):  # merge the new (sorted) keys into the known ones
+            slots = np.searchsorted(known_keys, new) + np.arange(len(new))
+            old = np.ones(len(known_keys) + len(new), bool)
+            old[slots] = False
+            keys = np.empty(len(old), np.int64)
+            keys[slots], keys[old] = new, known_keys
+            digits = np.empty((len(old), 32), np.uint8)
+            digits[slots], digits[old] = self._hash(day, new), known_digits
+            known_keys, known_digits = self.known[day] = (keys, digits)
+        return known_keys, known_digits
+
+    def _hash(self, day: str, combinations: np.ndarray) -> np.ndarray:
+        """Hex digits (n x 32) of the ids of combination keys: keyed BLAKE2b of 'site NUL ip NUL ua'."""
+        picked = [
+            c.values.take(pa.array(codes))
+            for c, codes in zip(self.columns, (combinations >> 44, (combinations >> 20) & 0xFFFFFF, combinations & 0xFFFFF))
+        ]
+        messages = pc.binary_join_element_wise(*picked, "\x00").cast(pa.binary()).to_pylist()
+        copy = hashlib.blake2b(key=self.salts.salt(day), digest_size=16).copy  # the key is absorbed once
+        digests = b"".join([_digest(copy(), m) for m in messages])
+        return _HEX[np.frombuffer(digests, np.uint8)].reshape(-1, 32)
+
+
+def _digest(h, message: bytes) -> bytes:
+    h.update(message)
+    return h.digest()
 
 
 def visitor_ids(days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, salts: SaltStore) -> pa.Array:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from ._distinct import DistinctCache
+from ._distinct import DistinctCache, flat
 
 DATA = Path(__file__).resolve().parent / "data" / "referrers.yml"
 CHANNELS = ("search", "social", "email", "ai", "direct", "internal", "other")
@@ -130,10 +130,7 @@ _columns_cache = DistinctCache(_row, pa.schema([(c, pa.string()) for c in _NAMES
 
 def referrer_columns(referrers: pa.Array, sites: pa.Array) -> dict[str, pa.Array]:
     """referrer_host, referrer_source, referrer_channel, computed once per distinct (referrer, site) pair."""
-    if isinstance(referrers, pa.ChunkedArray):
-        referrers = referrers.combine_chunks()
-    if isinstance(sites, pa.ChunkedArray):
-        sites = sites.combine_chunks()
+    referrers, sites = flat(referrers), flat(sites)
     # one key per (referrer, site); a null referrer becomes "\x00", which no logged referrer is
     keys = pc.binary_join_element_wise(
         pc.fill_null(pc.cast(referrers, pa.string()), "\x00"), pc.fill_null(pc.cast(sites, pa.string()), ""), "\x1f"
