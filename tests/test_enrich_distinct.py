@@ -8,15 +8,14 @@ import pytest
 from stats_lib.enrich._distinct import DistinctCache
 
 
-@pytest.mark.parametrize("arrow_keys", [True, False])
-def test_each_distinct_value_is_computed_once_across_batches(arrow_keys):
+def test_each_distinct_value_is_computed_once_across_batches():
     calls: list[str] = []
 
     def fn(value: str) -> tuple:
         calls.append(value)
         return (value.upper(), float(len(value)))
 
-    cache = DistinctCache(fn, pa.schema([("up", pa.string()), ("n", pa.float64())]), arrow_keys=arrow_keys)
+    cache = DistinctCache(fn, pa.schema([("up", pa.string()), ("n", pa.float64())]))
     first = cache.columns(pa.array(["a", "bb", None, "a"]))
     assert first["up"].to_pylist() == ["A", "BB", None, "A"]
     assert first["n"].to_pylist() == [1.0, 2.0, None, 1.0]
@@ -24,6 +23,8 @@ def test_each_distinct_value_is_computed_once_across_batches(arrow_keys):
     assert second["up"].to_pylist() == ["CCC", "BB", None, "A"]
     assert calls == ["a", "bb", "ccc"]
     assert len(cache) == 3
+    assert cache.keys.to_pylist() == ["a", "bb", "ccc"]
+    assert cache.codes(pa.array(["ccc", None, "a"])).tolist() == [2, -1, 0]
 
 
 def test_the_cache_is_bounded():

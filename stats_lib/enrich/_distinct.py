@@ -4,7 +4,7 @@
 (a tuple matching ``schema``); ``DistinctCache(None, schema, many=f)`` takes ``f(values) -> columns`` instead
 (an Arrow array of new values in, one array or list per schema field out), for work that is cheaper on many
 values at once. For a batch it dictionary-encodes the input (Arrow), finds the values it already
-knows (``pc.index_in`` in C++, or a dict), calls ``fn`` only for values never seen before, and spreads the result
+knows (``pc.index_in`` in C++), calls ``fn`` only for values never seen before, and spreads the result
 columns back to the rows with ``take``. So a value seen in a hundred batches is computed once. Null inputs give
 null outputs without calling ``fn``.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -57,16 +58,16 @@ def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
 
 
 class DistinctCache:
-    """See the module docstring. ``arrow_keys``: find known values with ``pc.index_in`` against an Arrow array of
-    the keys (C++; best for up to a few hundred thousand short keys), else with a Python dict (for many long
-    keys, where copying the key array on every growth would cost more)."""
+    """See the module docstring. Known values are found with ``pc.index_in`` against an Arrow array of the keys
+    (C++). The row a value takes is its *code*: ``codes(values)`` gives it per row, ``keys`` the values by code,
+    so a step that needs only the integer identity of a value (the visitor id) can share the look-up. Codes hold
+    until the cache starts over (``generation`` counts that)."""
 
     def __init__(
         self,
         fn: Callable[[str], tuple] | None,
         schema: pa.Schema,
         max_size: int = 1_000_000,
-        arrow_keys: bool = True,
         many: Callable[[pa.Array], list] | None = None,
     ) -> None:
         if (fn is None) == (many is None):
@@ -74,17 +75,18 @@ class DistinctCache:
         self.many = many if many is not None else self._rows_to_columns(fn, len(schema))
         self.schema = schema
         self.max_size = max_size
-        self.arrow_keys = arrow_keys
+        self.generation = 0
         self._lock = threading.Lock()
         self.clear()
 
     def clear(self) -> None:
-        self._ids: dict[str, int] = {}  # value -> row of the result columns (dict mode)
-        self._keys = pa.array([], pa.string())  # the values, in row order (Arrow mode)
+        self.keys = pa.array([], pa.string())  # the values, by code
         self._columns = [pa.array([], f.type) for f in self.schema]
+        self._last: tuple | None = None  # (encoded batch, its codes per row): steps share one look-up
+        self.generation += 1
 
     def __len__(self) -> int:
-        return len(self._keys) if self.arrow_keys else len(self._ids)
+        return len(self.keys)
 
     @staticmethod
     def _rows_to_columns(fn: Callable[[str], tuple], width: int) -> Callable[[pa.Array], list]:
@@ -100,39 +102,36 @@ class DistinctCache:
             for col, new, f in zip(self._columns, self.many(new_keys), self.schema)
         ]
 
-    def _positions_arrow(self, uniques: pa.Array) -> pa.Array:
-        positions = pc.index_in(uniques, value_set=self._keys)
+    def _positions(self, uniques: pa.Array) -> pa.Array:
+        positions = pc.index_in(uniques, value_set=self.keys)
         if positions.null_count:
             missing = pc.is_null(positions)
             new_keys = uniques.filter(missing)
-            start = len(self._keys)
+            start = len(self.keys)
             self._append(new_keys)
-            self._keys = pa.concat_arrays([self._keys, new_keys])
+            self.keys = pa.concat_arrays([self.keys, new_keys])
             # the new keys take rows start, start+1, ... in the order the mask lists them
             positions = pc.replace_with_mask(positions, missing, pa.array(range(start, start + len(new_keys)), pa.int32()))
         return positions
 
-    def _positions_dict(self, uniques: pa.Array) -> pa.Array:
-        ids = self._ids
-        positions, new_values = [], []
-        for value in uniques.to_pylist():
-            row = ids.get(value)
-            if row is None:
-                row = ids[value] = len(ids)
-                new_values.append(value)
-            positions.append(row)
-        if new_values:
-            self._append(pa.array(new_values, pa.string()))
-        return pa.array(positions, pa.int32())
+    def _rows(self, values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, list[pa.Array]]:
+        """The code of each row (null for null) and the result columns, under the lock."""
+        encoded = encode(values)
+        with self._lock:
+            if self._last is not None and self._last[0] is encoded:
+                return self._last[1], self._columns
+            if len(self) + len(encoded.dictionary) > self.max_size:
+                self.clear()
+            rows = pc.take(self._positions(encoded.dictionary), encoded.indices)
+            self._last = (encoded, rows)
+            return rows, self._columns
+
+    def codes(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """The code of each value (int64; -1 for null): its position in ``keys``."""
+        rows, _ = self._rows(values)
+        return pc.fill_null(rows, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
     def columns(self, values: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
         """One output column per schema field, aligned with ``values``."""
-        encoded = encode(values)
-        uniques = encoded.dictionary
-        with self._lock:
-            if len(self) + len(uniques) > self.max_size:
-                self.clear()
-            positions = self._positions_arrow(uniques) if self.arrow_keys else self._positions_dict(uniques)
-            columns = self._columns
-        rows = pc.take(positions, encoded.indices)
+        rows, columns = self._rows(values)
         return {f.name: pc.take(col, rows) for f, col in zip(self.schema, columns)}

@@ -99,8 +99,8 @@ class GeoLocator:
                 self.close()
                 raise GeoDatabaseError(f"geolocation database {db_path} is corrupt ({exc}); {_HELP}") from None
         self._by_record: dict[int, tuple] = {}  # data record position -> its row
-        schema = pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS])
-        self._columns_cache = DistinctCache(None, schema, max_size=1_000_000, many=self._many_columns)
+        self.schema = pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS])
+        self._columns_cache = DistinctCache(None, self.schema, max_size=1_000_000, many=self.many_columns)
 
     def close(self) -> None:
         if self._reader is not None:
@@ -159,7 +159,8 @@ class GeoLocator:
                 rows.append(row)
         return [rows[j] or self.lookup(ip) for j, ip in zip(inverse.ravel().tolist(), ips)]
 
-    def _many_columns(self, ips: pa.Array) -> list:
+    def many_columns(self, ips: pa.Array) -> list:
+        """The geo columns (``schema``) of distinct addresses, as lists."""
         rows = self.lookup_many(ips)
         return list(zip(*rows)) if rows else [[]] * len(GEO_COLUMNS)
 

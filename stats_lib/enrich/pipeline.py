@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 from ..schema import STORED_SCHEMA
 from . import agents, bots, campaigns, referrers
 from .geo import GeoLocator
-from ._distinct import encode, flat
-from .privacy import SaltStore, ip_prefixes, map_distinct, visitor_ids
+from ._distinct import DistinctCache, encode, flat
+from .privacy import SaltStore, map_distinct, prefixes_of, visitor_ids
 
 PAGE_OPERATIONS = ("WEBSITE.GET.OBJECT", "REST.GET.OBJECT")
 _PAGE_PATH = r"(?i)(/|\.html?|/[^/.]*)$"
@@ -30,6 +30,14 @@ class EnrichContext:
     salts: SaltStore
     geo: GeoLocator
     site: str | None = None  # --site: overrides whatever host the log records
+
+    def __post_init__(self) -> None:
+        # one table per distinct client IP for the run: geolocation and prefix, and codes for the visitor ids
+        schema = pa.schema([*self.geo.schema, pa.field("ip_prefix", pa.string())])
+        self.ips = DistinctCache(None, schema, max_size=1_000_000, many=self._per_ip)
+
+    def _per_ip(self, addresses: pa.Array) -> list:
+        return [*self.geo.many_columns(addresses), *prefixes_of(addresses)]
 
 
 def normalise_site(host: str | None) -> str | None:
@@ -98,15 +106,13 @@ def enrich(raw: pa.Table, ctx: EnrichContext, timer=None) -> pa.Table:
         cols["is_pageview"] = pageview_column(raw, cols["is_bot"])
     with step("days"):
         days = utc_days(raw["ts"])
+    with step("ip addresses"):  # geolocation from the full address, and its prefix
+        cols.update(ctx.ips.columns(raw["client_ip"]))
     with step("visitor ids"):
-        cols["visitor_id"] = visitor_ids(days, cols["site"], raw["client_ip"], raw["user_agent"], ctx.salts)
-    with step("ip prefixes"):
-        cols["ip_prefix"] = ip_prefixes(raw["client_ip"])
+        cols["visitor_id"] = visitor_ids(days, cols["site"], raw["client_ip"], raw["user_agent"], ctx.salts, ctx.ips)
     with step("user agents"):
         cols.update(agents.user_agent_columns(raw["user_agent"]))
         cols["device"] = pc.if_else(pc.fill_null(cols["is_bot"], False), "bot", cols["device"])
-    with step("geo (ip)"):
-        cols.update(ctx.geo.columns(raw["client_ip"]))
     with step("geo (edge)"):
         cols.update(ctx.geo.edge_columns(raw["edge_location"]))
     with step("referrers"):

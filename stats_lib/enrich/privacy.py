@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._addresses import DOTTED_QUAD
-from ._distinct import DistinctCache, flat
+from ._distinct import DistinctCache, encode, flat
 
 _IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])"
 # IPv6: at least two colons with hex groups; covers compressed forms and embedded IPv4 tails.
@@ -102,7 +102,7 @@ def ip_prefix_of(address: str | None) -> str | None:
 
 
 
-def _prefixes_of(addresses: pa.Array) -> list[pa.Array]:
+def prefixes_of(addresses: pa.Array) -> list[pa.Array]:
     """``ip_prefix_of`` of distinct addresses: plain IPv4 addresses with Arrow string kernels, the rest (IPv6,
     mapped, odd spellings) in Python."""
     is_v4 = pc.match_substring_regex(addresses, DOTTED_QUAD)
@@ -114,7 +114,7 @@ def _prefixes_of(addresses: pa.Array) -> list[pa.Array]:
     return [prefixes]
 
 
-_prefix_cache = DistinctCache(None, pa.schema([("ip_prefix", pa.string())]), max_size=1_000_000, many=_prefixes_of)
+_prefix_cache = DistinctCache(None, pa.schema([("ip_prefix", pa.string())]), max_size=1_000_000, many=prefixes_of)
 
 
 def ip_prefixes(ips: pa.Array) -> pa.Array:
@@ -206,23 +206,6 @@ def _hash(keyed, site: str | None, ip: str | None, user_agent: str | None) -> st
     return h.hexdigest()
 
 
-class _Codes:
-    """Stable integer codes for the strings of one column across the batches of a run (Arrow lookups)."""
-
-    def __init__(self) -> None:
-        self.values = pa.array([], pa.string())
-
-    def codes(self, dictionary: pa.Array) -> np.ndarray:
-        found = pc.index_in(dictionary, value_set=self.values)
-        if found.null_count:
-            missing = pc.is_null(found)
-            start = len(self.values)
-            new = dictionary.filter(missing)
-            self.values = pa.concat_arrays([self.values, new])
-            found = pc.replace_with_mask(found, missing, pa.array(range(start, start + len(new)), pa.int32()))
-        return found.to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 _HEX = np.frombuffer("".join(f"{i:02x}" for i in range(256)).encode(), np.uint8).reshape(256, 2)
 
 
@@ -248,25 +231,32 @@ class VisitorHasher:
 
     def __init__(self, salts: "SaltStore") -> None:
         self.salts = salts
+        self._own = [_code_table(), _code_table(), _code_table()]
+        self.tables = list(self._own)  # site, ip, ua: their values by code
         self.clear()
 
     def clear(self) -> None:
-        self.columns = [_Codes(), _Codes(), _Codes()]  # site, ip, ua
+        for table in self._own:
+            table.clear()
         self.known: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # day -> (sorted combination keys, their ids)
+        self._generations = [t.generation for t in self.tables]
 
-    def ids(self, days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array) -> pa.Array:
-        from ._distinct import encode
-
-        parts = []
-        for column, codes in zip((sites, ips, uas), self.columns):
-            encoded = encode(column)  # shared with the other steps; a null takes the code of ''
-            known = codes.codes(pa.concat_arrays([encoded.dictionary, pa.array([""])]))
-            rows = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(zero_copy_only=False)
-            parts.append(known[rows])
-        if any(len(c.values) >= 1 << bits for c, bits in zip(self.columns, self._BITS)):
+    def ids(
+        self, days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, ip_table: DistinctCache | None = None
+    ) -> pa.Array:
+        """``ip_table``: a cache keyed by client IP that the caller already looked this batch up in (its codes
+        serve here; its ``max_size`` must stay below 2**24); by default the hasher keeps its own."""
+        if ip_table is not None:
+            self.tables[1] = ip_table
+        codes = [t.codes(column) + 1 for t, column in zip(self.tables, (sites, ips, uas))]  # null: 0
+        generations = [t.generation for t in self.tables]
+        if generations != self._generations:  # a table started over: codes changed meaning
+            self.known.clear()
+            self._generations = generations
+        if any(len(t) >= (1 << bits) - 1 for t, bits in zip(self.tables, self._BITS) if t in self._own):
             self.clear()  # more distinct values than the key has room for: start over (ids stay the same)
-            return self.ids(days, sites, ips, uas)
-        key = (parts[0] << 44) | (parts[1] << 20) | parts[2]
+            return self.ids(days, sites, ips, uas, ip_table)
+        key = (codes[0] << 44) | (codes[1] << 20) | codes[2]
         day_codes = encode(days)
         day_index = day_codes.indices.to_numpy(zero_copy_only=False)
         digits = np.zeros((len(key), 32), np.uint8)
@@ -300,10 +290,10 @@ class VisitorHasher:
 
     def _hash(self, day: str, combinations: np.ndarray) -> np.ndarray:
         """Hex digits (n x 32) of the ids of combination keys: keyed BLAKE2b of 'site NUL ip NUL ua'."""
-        picked = [
-            c.values.take(pa.array(codes))
-            for c, codes in zip(self.columns, (combinations >> 44, (combinations >> 20) & 0xFFFFFF, combinations & 0xFFFFF))
-        ]
+        picked = []
+        for table, codes in zip(self.tables, (combinations >> 44, (combinations >> 20) & 0xFFFFFF, combinations & 0xFFFFF)):
+            values = table.keys.take(pa.array(codes - 1, mask=codes == 0))  # code 0: null, hashed as ''
+            picked.append(pc.fill_null(values, ""))
         messages = pc.binary_join_element_wise(*picked, "\x00").cast(pa.binary()).to_pylist()
         copy = hashlib.blake2b(key=self.salts.salt(day), digest_size=16).copy  # the key is absorbed once
         digests = b"".join([_digest(copy(), m) for m in messages])
@@ -315,6 +305,13 @@ def _digest(h, message: bytes) -> bytes:
     return h.digest()
 
 
-def visitor_ids(days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, salts: SaltStore) -> pa.Array:
-    """Visitor ids for aligned arrays (``''`` stands for a missing site, ip or user agent)."""
-    return salts.hasher.ids(days, sites, ips, uas)
+def _code_table() -> DistinctCache:
+    return DistinctCache(None, pa.schema([]), max_size=1 << 24, many=lambda values: [])
+
+
+def visitor_ids(
+    days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, salts: SaltStore, ip_table: DistinctCache | None = None
+) -> pa.Array:
+    """Visitor ids for aligned arrays (``''`` stands for a missing site, ip or user agent); ``ip_table``: see
+    ``VisitorHasher.ids``."""
+    return salts.hasher.ids(days, sites, ips, uas, ip_table)
