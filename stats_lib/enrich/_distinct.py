@@ -134,4 +134,7 @@ class DistinctCache:
     def columns(self, values: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
         """One output column per schema field, aligned with ``values``."""
         rows, columns = self._rows(values)
-        return {f.name: pc.take(col, rows) for f, col in zip(self.schema, columns)}
+        return {
+            f.name: pa.nulls(len(rows), f.type) if col.null_count == len(col) else pc.take(col, rows)
+            for f, col in zip(self.schema, columns)
+        }

@@ -26,7 +26,7 @@ class SearchTree:
         self.ip_version = int(metadata.ip_version)
         if self.record_size not in (24, 28, 32):
             raise ValueError(f"unsupported record size {self.record_size}")
-        self._buf = np.memmap(path, np.uint8, mode="r")
+        self._buf = np.memmap(path, np.uint8, mode="r").view(np.ndarray)  # plain indexing, no memmap wrappers
         self._node_bytes = self.record_size // 4
         tree_size = self.node_count * self._node_bytes
         if tree_size + 16 > len(self._buf):

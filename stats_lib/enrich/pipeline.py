@@ -105,7 +105,7 @@ def enrich(raw: pa.Table, ctx: EnrichContext, timer=None) -> pa.Table:
     with step("pageviews"):
         cols["is_pageview"] = pageview_column(raw, cols["is_bot"])
     with step("days"):
-        days = utc_days(raw["ts"])
+        days = pc.cast(raw["ts"], pa.date32())
     with step("ip addresses"):  # geolocation from the full address, and its prefix
         cols.update(ctx.ips.columns(raw["client_ip"]))
     with step("visitor ids"):

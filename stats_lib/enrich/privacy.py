@@ -257,10 +257,11 @@ class VisitorHasher:
             self.clear()  # more distinct values than the key has room for: start over (ids stay the same)
             return self.ids(days, sites, ips, uas, ip_table)
         key = (codes[0] << 44) | (codes[1] << 20) | codes[2]
-        day_codes = encode(days)
+        # days: 'YYYY-MM-DD' strings or dates (date32 hashes faster than its text)
+        day_codes = encode(days) if pa.types.is_string(days.type) else pc.dictionary_encode(flat(days))
         day_index = day_codes.indices.to_numpy(zero_copy_only=False)
         digits = np.zeros((len(key), 32), np.uint8)
-        day_names = day_codes.dictionary.to_pylist()
+        day_names = day_codes.dictionary.cast(pa.string()).to_pylist()
         for d, day in enumerate(day_names):
             rows = np.flatnonzero(day_index == d) if len(day_names) > 1 else slice(None)
             unique, inverse = np.unique(key[rows], return_inverse=True)
