@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from .config import Settings
 from .enrich.geo import GeoLocator
-from .enrich.pipeline import EnrichContext, enrich, utc_days
+from .enrich.pipeline import EnrichContext, enrich, ip_table, utc_days
 from .enrich.privacy import ExpiredSaltWarning, SaltStore
 from .sources import get_format
 from .sources.base import LineReader
@@ -162,13 +162,14 @@ def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Setting
     house.clean_partial()
     salts = SaltStore(house.salts_dir, retention_days=settings.salt_retention_days)
     geo = GeoLocator(settings.geoip_path)
+    ips = ip_table(geo)  # each distinct client IP geolocated once per run, across files
     summary = IngestSummary()
     total = sum(p.stat().st_size for p in paths)
     with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
             for path in paths:
-                result = _ingest_file(path, forced, site, house, salts, geo, bar)
+                result = _ingest_file(path, forced, site, house, salts, geo, ips, bar)
                 summary.files.append(result)
                 bar.update(path.stat().st_size)
             summary.expired_salt_days = sorted(salts.expired_days_used)
@@ -179,7 +180,7 @@ def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Setting
     return summary
 
 
-def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, bar) -> FileResult:
+def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, bar) -> FileResult:
     result = FileResult(path=str(path))
     if path.stat().st_size == 0:
         result.status = "empty"
@@ -198,7 +199,7 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, bar) -> 
     result.format = module.NAME
     name = f"{module.NAME}-{key[:24]}"
     reader = LineReader(str(path), source_file=path.name)
-    ctx = EnrichContext(source=module.NAME, source_file=path.name, salts=salts, geo=geo, site=site)
+    ctx = EnrichContext(source=module.NAME, source_file=path.name, salts=salts, geo=geo, site=site, ips=ips)
     writers: dict[str, object] = {}
     try:
         for raw in module.parse(reader):

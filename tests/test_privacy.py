@@ -76,3 +76,25 @@ def test_visitor_ids_are_daily_keyed_and_salts_expire(tmp_path):
     with pytest.warns(ExpiredSaltWarning, match="2026-11-01 was already deleted"):
         again = visitor_ids(days, site, ips, uas, SaltStore(tmp_path / "salts", today=dt.date(2026, 11, 10)))
     assert again.to_pylist()[:3] == ids[:3] and again.to_pylist()[3] != ids[3]
+
+
+def test_visitor_ids_stay_right_when_the_ip_table_changes(tmp_path):
+    """The hasher keys its known combinations by the IP table's codes: another table (another run's, or one
+    that started over) must not reuse them."""
+    from stats_lib.enrich._distinct import DistinctCache
+
+    def table():
+        return DistinctCache(None, pa.schema([]), many=lambda values: [])
+
+    salts = SaltStore(tmp_path / "salts")
+    days, sites = pa.array(["2026-11-09"] * 3), pa.array(["example.com"] * 3)
+    ips, uas = pa.array(["203.0.113.7", "198.51.100.1", None]), pa.array(["Firefox", "Safari", "Firefox"])
+    expected = [visitor_id(salts.salt("2026-11-09"), "example.com", ip, ua) for ip, ua in zip(ips.to_pylist(), uas.to_pylist())]
+    first = table()
+    assert visitor_ids(days, sites, ips, uas, salts, first).to_pylist() == expected
+    second = table()
+    second.codes(pa.array(["198.51.100.1", "203.0.113.7"]))  # the same addresses under other codes
+    assert visitor_ids(days, sites, ips, uas, salts, second).to_pylist() == expected
+    second.clear()
+    second.codes(pa.array(["198.51.100.1"]))
+    assert visitor_ids(days, sites, ips, uas, salts, second).to_pylist() == expected

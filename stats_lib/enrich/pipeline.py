@@ -30,14 +30,20 @@ class EnrichContext:
     salts: SaltStore
     geo: GeoLocator
     site: str | None = None  # --site: overrides whatever host the log records
+    ips: DistinctCache | None = None  # from ``ip_table(geo)``: share one across the files of a run
 
     def __post_init__(self) -> None:
-        # one table per distinct client IP for the run: geolocation and prefix, and codes for the visitor ids
-        schema = pa.schema([*self.geo.schema, pa.field("ip_prefix", pa.string())])
-        self.ips = DistinctCache(None, schema, max_size=1_000_000, many=self._per_ip)
+        if self.ips is None:
+            self.ips = ip_table(self.geo)
 
-    def _per_ip(self, addresses: pa.Array) -> list:
-        return [*self.geo.many_columns(addresses), *prefixes_of(addresses)]
+
+def ip_table(geo: GeoLocator) -> DistinctCache:
+    """One row per distinct client IP: its geolocation (from the full address) and prefix; its codes also serve
+    the visitor ids. Make one per ingest run and hand it to every file's ``EnrichContext``."""
+    schema = pa.schema([*geo.schema, pa.field("ip_prefix", pa.string())])
+    return DistinctCache(
+        None, schema, max_size=1_000_000, many=lambda addresses: [*geo.many_columns(addresses), *prefixes_of(addresses)]
+    )
 
 
 def normalise_site(host: str | None) -> str | None:

@@ -239,7 +239,7 @@ class VisitorHasher:
         for table in self._own:
             table.clear()
         self.known: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # day -> (sorted combination keys, their ids)
-        self._generations = [t.generation for t in self.tables]
+        self._seen = [(t, t.generation) for t in self.tables]
 
     def ids(
         self, days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array, ip_table: DistinctCache | None = None
@@ -249,10 +249,10 @@ class VisitorHasher:
         if ip_table is not None:
             self.tables[1] = ip_table
         codes = [t.codes(column) + 1 for t, column in zip(self.tables, (sites, ips, uas))]  # null: 0
-        generations = [t.generation for t in self.tables]
-        if generations != self._generations:  # a table started over: codes changed meaning
-            self.known.clear()
-            self._generations = generations
+        seen = [(t, t.generation) for t in self.tables]
+        if any(t is not u or g != h for (t, g), (u, h) in zip(seen, self._seen)):
+            self.known.clear()  # another table, or one that started over: the codes changed meaning
+            self._seen = seen
         if any(len(t) >= (1 << bits) - 1 for t, bits in zip(self.tables, self._BITS) if t in self._own):
             self.clear()  # more distinct values than the key has room for: start over (ids stay the same)
             return self.ids(days, sites, ips, uas, ip_table)
