@@ -56,6 +56,18 @@ def test_referrer_columns_depend_on_the_row_site():
     assert cols["referrer_host"].to_pylist() == ["a.com", "a.com", None, "bing.com"]
 
 
+@pytest.mark.parametrize("site", ["a.com", None])
+def test_one_site_batches_give_what_mixed_batches_give(site):
+    """A batch of one site takes a shorter path (keyed by the referrer alone); its answers are the same."""
+    refs = pa.array(["https://a.com/x", None, "https://www.bing.com/", "-", "android-app://com.slack/", "https://a.com/x"])
+    one = referrers.referrer_columns(refs, pa.array([site] * len(refs), pa.string()))
+    mixed = referrers.referrer_columns(
+        pa.concat_arrays([refs, pa.array(["x"])]), pa.array([site] * len(refs) + ["other.org"], pa.string())
+    )
+    assert {k: v.to_pylist() for k, v in one.items()} == {k: v.to_pylist()[:-1] for k, v in mixed.items()}
+    assert one["referrer_channel"].to_pylist()[:2] == ["internal" if site else "other", "direct"]
+
+
 @pytest.mark.parametrize(
     "query, expected",
     [

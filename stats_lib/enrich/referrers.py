@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from ._distinct import DistinctCache, flat
+from ._distinct import DistinctCache, encode, flat
 
 DATA = Path(__file__).resolve().parent / "data" / "referrers.yml"
 CHANNELS = ("search", "social", "email", "ai", "direct", "internal", "other")
@@ -128,9 +128,27 @@ _NAMES = ("referrer_host", "referrer_source", "referrer_channel")
 _columns_cache = DistinctCache(_row, pa.schema([(c, pa.string()) for c in _NAMES]), max_size=500_000)
 
 
+_by_site: dict[str | None, DistinctCache] = {}  # one site per batch (the usual case): keyed by the referrer alone
+
+
+def _site_cache(site: str | None) -> DistinctCache:
+    if site not in _by_site:
+        if len(_by_site) >= 64:
+            _by_site.clear()
+        _by_site[site] = DistinctCache(lambda ref: classify(ref, site), _columns_cache.schema, max_size=200_000)
+    return _by_site[site]
+
+
 def referrer_columns(referrers: pa.Array, sites: pa.Array) -> dict[str, pa.Array]:
     """referrer_host, referrer_source, referrer_channel, computed once per distinct (referrer, site) pair."""
     referrers, sites = flat(referrers), flat(sites)
+    site_codes = encode(sites)
+    if len(site_codes.dictionary) <= 1 and site_codes.null_count in (0, len(site_codes)):
+        site = site_codes.dictionary[0].as_py() if len(site_codes.dictionary) else None
+        out = _site_cache(site).columns(pc.cast(referrers, pa.string()))
+        # a null referrer is a direct visit; any other referrer has a channel
+        out["referrer_channel"] = pc.fill_null(out["referrer_channel"], "direct")
+        return out
     # one key per (referrer, site); a null referrer becomes "\x00", which no logged referrer is
     keys = pc.binary_join_element_wise(
         pc.fill_null(pc.cast(referrers, pa.string()), "\x00"), pc.fill_null(pc.cast(sites, pa.string()), ""), "\x1f"
