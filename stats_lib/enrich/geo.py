@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from maxminddb.errors import InvalidDatabaseError
 
 from . import _mmdb_tree
@@ -135,34 +136,45 @@ class GeoLocator:
 
     def lookup_many(self, ips: pa.Array | list[str | None]) -> list[tuple]:
         """``lookup`` for many addresses: one search-tree walk for all, one decode per distinct record."""
+        columns = [c.to_pylist() for c in self.many_columns(ips)]
+        return list(zip(*columns))
+
+    def many_columns(self, ips: pa.Array | list[str | None]) -> list[pa.Array]:
+        """The geo columns (``schema``) of many addresses: the search tree walked once for all of them, each
+        distinct record decoded once (and remembered), its columns spread to the addresses that reach it."""
         if not isinstance(ips, pa.Array):
             ips = pa.array(ips, pa.string())
         if self._tree is None:
-            return [self.lookup(ip) for ip in ips.to_pylist()]
+            return [pa.nulls(len(ips), f.type) for f in self.schema]
         records = self._tree.records(*pack(ips))
-        ips = ips.to_pylist()
-        empty = (None,) * 6
+        distinct, first, inverse = np.unique(records, return_index=True, return_inverse=True)
         by_record = self._by_record
         if len(by_record) > 1_000_000:
             by_record.clear()
-        distinct, first, inverse = np.unique(records, return_index=True, return_inverse=True)
+        empty = (None,) * len(GEO_COLUMNS)
         rows = []
         for record, at in zip(distinct.tolist(), first.tolist()):
-            if record == _mmdb_tree.NOT_FOUND:
-                rows.append(empty)
-            elif record == _mmdb_tree.UNKNOWN:
-                rows.append(None)  # ask the reader, address by address
+            if record == _mmdb_tree.NOT_FOUND or record == _mmdb_tree.UNKNOWN:
+                rows.append(empty)  # UNKNOWN rows are asked address by address below
             else:
                 row = by_record.get(record)
                 if row is None:
-                    row = by_record[record] = self.lookup(ips[at])
+                    row = by_record[record] = self.lookup(ips[at].as_py())
                 rows.append(row)
-        return [rows[j] or self.lookup(ip) for j, ip in zip(inverse.ravel().tolist(), ips)]
-
-    def many_columns(self, ips: pa.Array) -> list:
-        """The geo columns (``schema``) of distinct addresses, as lists."""
-        rows = self.lookup_many(ips)
-        return list(zip(*rows)) if rows else [[]] * len(GEO_COLUMNS)
+        table = [pa.array(list(values), f.type) for values, f in zip(zip(*rows), self.schema)] if rows else None
+        index = pa.array(inverse.ravel().astype(np.int32))
+        columns = [col.take(index) for col in table] if table else [pa.nulls(0, f.type) for f in self.schema]
+        unknown = np.flatnonzero(records == _mmdb_tree.UNKNOWN)
+        if unknown.size:  # not a plain address (a zone id, a host name) or a damaged corner: the reader decides
+            asked = [self.lookup(ips[int(i)].as_py()) for i in unknown]
+            mask = np.zeros(len(records), bool)
+            mask[unknown] = True
+            mask = pa.array(mask)
+            columns = [
+                pc.replace_with_mask(col, mask, pa.array(list(values), col.type))
+                for col, values in zip(columns, zip(*asked))
+            ]
+        return columns
 
     def columns(self, ips: pa.Array) -> dict[str, pa.Array]:
         """The geo columns for each client IP, one look-up per distinct address."""
