@@ -1,0 +1,18 @@
+"""``make bench`` on a small log: it runs end to end and its figures describe the log it generated."""
+
+from __future__ import annotations
+
+from stats_lib import bench
+
+
+def test_bench_runs_on_a_small_log(tmp_path, capsys):
+    log = tmp_path / "small.log"
+    figures = bench.run(20_000, str(log), None, repeat=2)
+    assert figures["lines"] == 20_000
+    assert len(figures["parse_runs"]) == len(figures["enrich_runs"]) == 2
+    assert figures["parse_s"] == min(figures["parse_runs"]) and figures["enrich_s"] == min(figures["enrich_runs"])
+    assert {"ip addresses", "visitor ids", "bots", "user agents", "referrers", "campaigns"} <= set(figures["steps"])
+    assert 0 < figures["distinct_user_agents"] < figures["distinct_ips"] < 20_000
+    assert log.read_text(encoding="utf-8").count("\n") == 20_000 + 2  # two header lines
+    out = capsys.readouterr().out
+    assert "target <= +25%" in out and "best of 2" in out
