@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pyarrow as pa
-import pytest
 
 from stats_lib.enrich._distinct import DistinctCache
 

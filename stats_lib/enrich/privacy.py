@@ -101,7 +101,6 @@ def ip_prefix_of(address: str | None) -> str | None:
     return f"{ipaddress.IPv6Address(int(ip) >> 80 << 80)}/48"
 
 
-
 def prefixes_of(addresses: pa.Array) -> list[pa.Array]:
     """``ip_prefix_of`` of distinct addresses: plain IPv4 addresses with Arrow string kernels, the rest (IPv6,
     mapped, odd spellings) in Python."""
