@@ -72,7 +72,8 @@ def pageview_column(raw: pa.Table, is_bot: pa.Array) -> pa.Array:
     paths = encode(raw["path"])  # few distinct paths: match each once
     page_paths = pc.fill_null(pc.match_substring_regex(paths.dictionary, _PAGE_PATH), False)
     path_is_page = pc.fill_null(pc.take(page_paths, paths.indices), False)
-    html = pc.starts_with(pc.utf8_lower(raw["content_type"]), "text/html")
+    types = encode(raw["content_type"])  # a handful of content types: test each once
+    html = pc.take(pc.starts_with(pc.utf8_lower(types.dictionary), "text/html"), types.indices)
     is_page = pc.if_else(pc.is_null(raw["content_type"]), path_is_page, pc.fill_null(html, False))
     operation_ok = pc.or_(pc.is_null(raw["operation"]), pc.is_in(raw["operation"], pa.array(PAGE_OPERATIONS)))
     from_log = pc.and_(

@@ -263,9 +263,9 @@ class VisitorHasher:
         day_names = day_codes.dictionary.cast(pa.string()).to_pylist()
         for d, day in enumerate(day_names):
             rows = np.flatnonzero(day_index == d) if len(day_names) > 1 else slice(None)
-            unique, inverse = np.unique(key[rows], return_inverse=True)
+            unique, inverse = _sorted_unique(key[rows])
             known_keys, known_digits = self._known(day, unique)
-            digits[rows] = known_digits[np.searchsorted(known_keys, unique)[inverse.ravel()]]
+            digits[rows] = known_digits[np.searchsorted(known_keys, unique)[inverse]]
         valid = None if day_codes.null_count == 0 else pc.is_valid(day_codes).to_numpy(zero_copy_only=False)
         return _hex_strings(digits, valid)
 
@@ -298,6 +298,17 @@ class VisitorHasher:
         copy = hashlib.blake2b(key=self.salts.salt(day), digest_size=16).copy  # the key is absorbed once
         digests = b"".join([_digest(copy(), m) for m in messages])
         return _HEX[np.frombuffer(digests, np.uint8)].reshape(-1, 32)
+
+
+def _sorted_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``, hashing first (pandas) and sorting only the distinct values."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values)
+    order = np.argsort(uniques)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return uniques[order], rank[codes]
 
 
 def _digest(h, message: bytes) -> bytes:
