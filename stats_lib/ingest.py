@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
+from ._background import ahead
 from .config import Settings
 from .enrich.geo import GeoLocator
 from .enrich.pipeline import EnrichContext, enrich, ip_table, utc_days
@@ -202,7 +203,7 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, bar
     ctx = EnrichContext(source=module.NAME, source_file=path.name, salts=salts, geo=geo, site=site, ips=ips)
     writers: dict[str, object] = {}
     try:
-        for raw in module.parse(reader):
+        for raw in ahead(module.parse(reader)):  # the next batch is parsed while this one is enriched
             if raw.num_rows == 0:
                 continue
             stored = enrich(raw, ctx)

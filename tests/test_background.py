@@ -1,0 +1,52 @@
+"""The background producer that lets parsing overlap enrichment: order, errors, early stops."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from stats_lib._background import ahead
+
+
+def test_items_come_in_order_from_another_thread():
+    threads = []
+
+    def produce():
+        for i in range(50):
+            threads.append(threading.current_thread().name)
+            yield i
+
+    assert list(ahead(produce(), depth=3)) == list(range(50))
+    assert set(threads) == {"site-stats-parse"}
+
+
+def test_a_producer_error_is_raised_where_its_item_would_have_come():
+    def produce():
+        yield 1
+        yield 2
+        raise ValueError("line 3 is not a log line")
+
+    got = []
+    with pytest.raises(ValueError, match="line 3"):
+        for item in ahead(produce()):
+            got.append(item)
+    assert got == [1, 2]
+
+
+def test_stopping_early_stops_the_producer_and_bounds_what_it_made():
+    made = []
+
+    def produce():
+        for i in range(10_000):
+            made.append(i)
+            yield i
+
+    items = ahead(produce(), depth=2)
+    assert next(items) == 0
+    time.sleep(0.2)  # the producer runs ahead, but only ``depth`` items (plus the one it holds)
+    assert len(made) <= 4
+    items.close()  # what a `break` or an exception in the consumer does
+    assert not any(t.name == "site-stats-parse" for t in threading.enumerate())
+    assert len(made) <= 4
