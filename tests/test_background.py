@@ -43,10 +43,15 @@ def test_stopping_early_stops_the_producer_and_bounds_what_it_made():
             made.append(i)
             yield i
 
+    def workers() -> int:
+        return sum(t.name == "site-stats-parse" for t in threading.enumerate())
+
+    before = workers()
     items = ahead(produce(), depth=2)
     assert next(items) == 0
+    assert workers() == before + 1
     time.sleep(0.2)  # the producer runs ahead, but only ``depth`` items (plus the one it holds)
     assert len(made) <= 4
     items.close()  # what a `break` or an exception in the consumer does
-    assert not any(t.name == "site-stats-parse" for t in threading.enumerate())
+    assert workers() == before
     assert len(made) <= 4
