@@ -186,7 +186,6 @@ def reset_caches() -> None:
     agents._cache.clear()
     bots._cache.clear()
     privacy.ip_prefix_of.cache_clear()
-    privacy._prefix_cache.clear()
     _distinct._memo.clear()
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-_MEMO_SIZE = 4
+_MEMO_SIZE = 8  # the columns one batch encodes (user agent, IP, path, content type, site, ...)
 _memo: list[tuple[tuple, pa.Array, pa.DictionaryArray]] = []
 _memo_lock = threading.Lock()
 
@@ -55,6 +55,13 @@ def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
         _memo.append((key, values, encoded))
         del _memo[:-_MEMO_SIZE]
     return encoded
+
+
+def map_distinct(values: pa.Array | pa.ChunkedArray, fn: Callable, type_: pa.DataType) -> pa.Array:
+    """Apply ``fn`` to each distinct value of ``values`` once and spread the results back (nothing remembered)."""
+    encoded = pc.dictionary_encode(flat(values))
+    uniques = [fn(v) for v in encoded.dictionary.to_pylist()]
+    return pc.take(pa.array(uniques, type=type_), encoded.indices)
 
 
 class DistinctCache:

@@ -76,6 +76,10 @@ def _open(path: str):
     return raw
 
 
+def _schema(names: tuple[str, ...]) -> pa.Schema:
+    return pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in names])
+
+
 def _name(obj) -> str | None:
     if not isinstance(obj, dict):
         return None
@@ -100,7 +104,7 @@ class GeoLocator:
                 self.close()
                 raise GeoDatabaseError(f"geolocation database {db_path} is corrupt ({exc}); {_HELP}") from None
         self._by_record: dict[int, tuple] = {}  # data record position -> its row
-        self.schema = pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS])
+        self.schema = _schema(GEO_COLUMNS)
         self._columns_cache = DistinctCache(None, self.schema, max_size=1_000_000, many=self.many_columns)
 
     def close(self) -> None:
@@ -178,9 +182,8 @@ class GeoLocator:
 
     def columns(self, ips: pa.Array) -> dict[str, pa.Array]:
         """The geo columns for each client IP, one look-up per distinct address."""
-        n = len(ips)
         if self._reader is None:
-            return {c: pa.nulls(n, pa.float64() if c in _FLOATS else pa.string()) for c in GEO_COLUMNS}
+            return {f.name: pa.nulls(len(ips), f.type) for f in self.schema}
         return self._columns_cache.columns(ips)
 
     def edge_columns(self, codes: pa.Array) -> dict[str, pa.Array]:
@@ -193,9 +196,7 @@ _airports_lock = threading.Lock()
 _EDGE = re.compile(r"^([A-Za-z]{3})\d*(?:-|$)")
 
 
-_edge_cache = DistinctCache(
-    lambda code: edge_location(code), pa.schema([(c, pa.float64() if c in _FLOATS else pa.string()) for c in EDGE_COLUMNS])
-)
+_edge_cache = DistinctCache(lambda code: edge_location(code), _schema(EDGE_COLUMNS))
 
 
 def _airport_table() -> dict:

@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 from ..schema import STORED_SCHEMA
 from . import agents, bots, campaigns, referrers
 from .geo import GeoLocator
-from ._distinct import DistinctCache, encode, flat
-from .privacy import SaltStore, map_distinct, prefixes_of, visitor_ids
+from ._distinct import DistinctCache, encode, flat, map_distinct
+from .privacy import SaltStore, prefixes_of, visitor_ids
 
 PAGE_OPERATIONS = ("WEBSITE.GET.OBJECT", "REST.GET.OBJECT")
 _PAGE_PATH = r"(?i)(/|\.html?|/[^/.]*)$"

@@ -113,19 +113,10 @@ def prefixes_of(addresses: pa.Array) -> list[pa.Array]:
     return [prefixes]
 
 
-_prefix_cache = DistinctCache(None, pa.schema([("ip_prefix", pa.string())]), max_size=1_000_000, many=prefixes_of)
-
-
 def ip_prefixes(ips: pa.Array) -> pa.Array:
-    """``ip_prefix_of`` over an Arrow array, once per distinct address (remembered across batches)."""
-    return _prefix_cache.columns(ips)["ip_prefix"]
-
-
-def map_distinct(values: pa.Array, fn, type_: pa.DataType) -> pa.Array:
-    """Apply ``fn`` to each distinct value of ``values`` once and spread the results back."""
-    encoded = pc.dictionary_encode(flat(values))
-    uniques = [fn(v) for v in encoded.dictionary.to_pylist()]
-    return pc.take(pa.array(uniques, type=type_), encoded.indices)
+    """``ip_prefix_of`` over an Arrow array, once per distinct address of the array."""
+    encoded = encode(ips)
+    return pc.take(prefixes_of(encoded.dictionary)[0], encoded.indices)
 
 
 class ExpiredSaltWarning(UserWarning):

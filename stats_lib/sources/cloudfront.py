@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..enrich.privacy import map_distinct
+from ..enrich._distinct import map_distinct
 from ..schema import RAW_SCHEMA
 from .base import LineReader, float_column, int_column
 from .blocks import line_blocks
