@@ -24,7 +24,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest -q tests
 
 bench: $(STAMP)
-	$(BIN)/python -m stats_lib.bench
+	$(BIN)/python -m stats_lib.benchmarks
 
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name site-stats --display-name "site-stats" >/dev/null
