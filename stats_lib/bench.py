@@ -177,7 +177,8 @@ class Timer:
 
 def reset_caches() -> None:
     """Forget every per-process cache of the enrichment, so each timed pass starts cold."""
-    from .enrich import _distinct, agents, bots, campaigns, geo, privacy, referrers
+    from . import privacy
+    from .enrich import _distinct, agents, bots, campaigns, geo, referrers
 
     for module in (agents, bots, campaigns, referrers):
         module._columns_cache.clear()
@@ -194,7 +195,7 @@ def run(lines: int, keep: str | None, geoip_db: str | None, repeat: int = 3) -> 
     from .config import Settings
     from .enrich.geo import GeoLocator
     from .enrich.pipeline import EnrichContext, enrich
-    from .enrich.privacy import SaltStore
+    from .warehouse.salts import SaltStore
     from .sources import cloudfront
     from .sources.base import LineReader
 
@@ -236,7 +237,7 @@ def run(lines: int, keep: str | None, geoip_db: str | None, repeat: int = 3) -> 
             """Each batch enriched as soon as it is parsed; ``background``: the parser on its own thread, as
             ``site-stats ingest`` runs it (then the steps are not timed: they would include waits for the GIL)."""
             reset_caches()
-            salts = SaltStore(Path(tmp) / f"salts-{label}")
+            salts = SaltStore.in_folder(Path(tmp) / f"salts-{label}")
             ctx = EnrichContext(source="cloudfront", source_file=log.name, salts=salts, geo=GeoLocator(geo_path))
             timer = Timer()
             batches = cloudfront.parse(LineReader(str(log), source_file=log.name))
@@ -259,7 +260,7 @@ def run(lines: int, keep: str | None, geoip_db: str | None, repeat: int = 3) -> 
         figures = {
             "lines": rows,
             "batches": batches,
-            "distinct_user_agents": len(ctx.salts.hasher.tables[2]),
+            "distinct_user_agents": len(ctx.visitors.tables[2]),
             "distinct_ips": len(ctx.ips),
             "parse_s": parse_s,
             "parse_and_enrich_s": both_s,

@@ -24,11 +24,12 @@ from ._background import ahead
 from .config import Settings
 from .enrich.geo import GeoLocator
 from .enrich.pipeline import EnrichContext, enrich, ip_table, utc_days
-from .enrich.privacy import ExpiredSaltWarning, SaltStore
+from .enrich.visitors import VisitorHasher
 from .sources import get_format
 from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
 from .warehouse.local import LocalWarehouse
+from .warehouse.salts import ExpiredSaltWarning, SaltStore
 
 
 
@@ -161,16 +162,17 @@ def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Setting
     house = LocalWarehouse(settings.warehouse)
     house.ensure()
     house.clean_partial()
-    salts = SaltStore(house.salts_dir, retention_days=settings.salt_retention_days)
+    salts = SaltStore.in_folder(house.salts_dir, retention_days=settings.salt_retention_days)
     geo = GeoLocator(settings.geoip_path)
     ips = ip_table(geo)  # each distinct client IP geolocated once per run, across files
+    visitors = VisitorHasher(salts)  # each distinct (day, site, ip, ua) hashed once per run
     summary = IngestSummary()
     total = sum(p.stat().st_size for p in paths)
     with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
             for path in paths:
-                result = _ingest_file(path, forced, site, house, salts, geo, ips, bar)
+                result = _ingest_file(path, forced, site, house, salts, geo, ips, visitors, bar)
                 summary.files.append(result)
                 bar.update(path.stat().st_size)
             summary.expired_salt_days = sorted(salts.expired_days_used)
@@ -181,7 +183,7 @@ def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Setting
     return summary
 
 
-def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, bar) -> FileResult:
+def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, visitors, bar) -> FileResult:
     result = FileResult(path=str(path))
     if path.stat().st_size == 0:
         result.status = "empty"
@@ -200,7 +202,7 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, bar
     result.format = module.NAME
     name = f"{module.NAME}-{key[:24]}"
     reader = LineReader(str(path), source_file=path.name)
-    ctx = EnrichContext(source=module.NAME, source_file=path.name, salts=salts, geo=geo, site=site, ips=ips)
+    ctx = EnrichContext(source=module.NAME, source_file=path.name, salts=salts, geo=geo, site=site, ips=ips, visitors=visitors)
     writers: dict[str, object] = {}
     try:
         for raw in ahead(module.parse(reader)):  # the next batch is parsed while this one is enriched

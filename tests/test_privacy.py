@@ -1,4 +1,4 @@
-"""IP masking for anything written (rejects, messages), IP prefixes, and visitor ids."""
+"""IP masking for anything written (rejects, messages), IP prefixes, daily salts and visitor ids."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from stats_lib.enrich.privacy import (
-    ExpiredSaltWarning, SaltStore, ip_prefix_of, ip_prefixes, mask_ips, visitor_id, visitor_ids,
-)
+from stats_lib.enrich.visitors import VisitorHasher, visitor_id
+from stats_lib.privacy import ip_prefix_of, ip_prefixes, mask_ips
+from stats_lib.warehouse.salts import ExpiredSaltWarning, LocalSaltFolder, SaltStore
+
+
+def visitor_ids(days, sites, ips, uas, salts, ip_table=None):
+    return VisitorHasher(salts).ids(days, sites, ips, uas, ip_table)
 
 
 def test_mask_ips_keeps_prefixes_and_clock_times():
@@ -62,7 +66,7 @@ def test_ipv6_prefixes_equal_the_standard_library_spelling():
 
 
 def test_visitor_ids_are_daily_keyed_and_salts_expire(tmp_path):
-    salts = SaltStore(tmp_path / "salts", retention_days=2, today=dt.date(2026, 11, 10))
+    salts = SaltStore.in_folder(tmp_path / "salts", retention_days=2, today=dt.date(2026, 11, 10))
     days = pa.array(["2026-11-09", "2026-11-09", "2026-11-08", "2026-11-01"])
     site = pa.array(["example.com"] * 4)
     ips = pa.array(["203.0.113.7"] * 4)
@@ -74,7 +78,7 @@ def test_visitor_ids_are_daily_keyed_and_salts_expire(tmp_path):
     assert sorted(salts.purge()) == ["2026-11-01"]  # 11-08 is still inside the window (cutoff 11-08)
     assert not (tmp_path / "salts" / "2026-11-01.key").exists()
     with pytest.warns(ExpiredSaltWarning, match="2026-11-01 was already deleted"):
-        again = visitor_ids(days, site, ips, uas, SaltStore(tmp_path / "salts", today=dt.date(2026, 11, 10)))
+        again = visitor_ids(days, site, ips, uas, SaltStore.in_folder(tmp_path / "salts", today=dt.date(2026, 11, 10)))
     assert again.to_pylist()[:3] == ids[:3] and again.to_pylist()[3] != ids[3]
 
 
@@ -86,7 +90,7 @@ def test_visitor_ids_stay_right_when_the_ip_table_changes(tmp_path):
     def table():
         return DistinctCache(None, pa.schema([]), many=lambda values: [])
 
-    salts = SaltStore(tmp_path / "salts")
+    salts = SaltStore.in_folder(tmp_path / "salts")
     days, sites = pa.array(["2026-11-09"] * 3), pa.array(["example.com"] * 3)
     ips, uas = pa.array(["203.0.113.7", "198.51.100.1", None]), pa.array(["Firefox"] * 3)
     expected = [visitor_id(salts.salt("2026-11-09"), "example.com", ip, ua) for ip, ua in zip(ips.to_pylist(), uas.to_pylist())]
@@ -98,3 +102,29 @@ def test_visitor_ids_stay_right_when_the_ip_table_changes(tmp_path):
     second.clear()
     second.codes(pa.array(["198.51.100.1"]))
     assert visitor_ids(days, sites, ips, uas, salts, second).to_pylist() == expected
+
+
+def test_a_salt_created_twice_keeps_the_first_value(tmp_path):
+    """``create`` returns the salt actually stored: a second writer of the same day gets the first one's."""
+    folder = LocalSaltFolder(tmp_path / "salts")
+    first = folder.create("2026-11-09", b"a" * 32)
+    assert first == b"a" * 32
+    assert folder.create("2026-11-09", b"b" * 32) == first
+    assert SaltStore(LocalSaltFolder(tmp_path / "salts")).salt("2026-11-09") == first
+    assert folder.days() == ["2026-11-09"]
+    folder.delete("2026-11-09")
+    assert folder.read("2026-11-09") is None and folder.deleted("2026-11-09") and folder.days() == []
+
+
+def test_a_hasher_does_not_reuse_ids_of_a_purged_salt(tmp_path):
+    """The hasher is not told about purges: it keys what it knows by the day's salt, so a salt deleted and
+    created again in the same run gives the new salt's ids."""
+    salts = SaltStore.in_folder(tmp_path / "salts", retention_days=2, today=dt.date(2026, 11, 10))
+    hasher = VisitorHasher(salts)
+    args = (pa.array(["2026-11-01"]), pa.array(["example.com"]), pa.array(["203.0.113.7"]), pa.array(["Firefox"]))
+    before = hasher.ids(*args).to_pylist()
+    assert salts.purge() == ["2026-11-01"]
+    with pytest.warns(ExpiredSaltWarning):
+        after = hasher.ids(*args).to_pylist()
+    assert after != before
+    assert after == [visitor_id(salts.salt("2026-11-01"), "example.com", "203.0.113.7", "Firefox")]

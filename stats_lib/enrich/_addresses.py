@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-DOTTED_QUAD = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"  # a plain IPv4 address, as inet_pton accepts it
+from ..privacy import DOTTED_QUAD
+
 
 
 def pack(addresses: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._arrow import flat
+
 
 _MEMO_SIZE = 8  # the columns one batch encodes (user agent, IP, path, content type, site, ...)
 _memo: list[tuple[tuple, pa.Array, pa.DictionaryArray]] = []
@@ -26,13 +28,6 @@ _memo_lock = threading.Lock()
 
 def _identity(values: pa.Array) -> tuple:
     return (values.type, values.offset, len(values), *(b.address if b is not None else 0 for b in values.buffers()))
-
-
-def flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One contiguous array; a single-chunk column is used as it is (``combine_chunks`` would copy it)."""
-    if isinstance(values, pa.ChunkedArray):
-        return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
-    return values
 
 
 def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
@@ -55,13 +50,6 @@ def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
         _memo.append((key, values, encoded))
         del _memo[:-_MEMO_SIZE]
     return encoded
-
-
-def map_distinct(values: pa.Array | pa.ChunkedArray, fn: Callable, type_: pa.DataType) -> pa.Array:
-    """Apply ``fn`` to each distinct value of ``values`` once and spread the results back (nothing remembered)."""
-    encoded = pc.dictionary_encode(flat(values))
-    uniques = [fn(v) for v in encoded.dictionary.to_pylist()]
-    return pc.take(pa.array(uniques, type=type_), encoded.indices)
 
 
 class DistinctCache:

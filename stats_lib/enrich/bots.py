@@ -30,7 +30,8 @@ import pyarrow.compute as pc
 import yaml
 
 from . import agents
-from ._distinct import DistinctCache, flat
+from .._arrow import flat
+from ._distinct import DistinctCache
 from ._fastre import RegexSet
 
 EMPTY = "Empty user agent"

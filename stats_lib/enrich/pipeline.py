@@ -16,8 +16,10 @@ import pyarrow.compute as pc
 from ..schema import STORED_SCHEMA
 from . import agents, bots, campaigns, referrers
 from .geo import GeoLocator
-from ._distinct import DistinctCache, encode, flat, map_distinct
-from .privacy import SaltStore, prefixes_of, visitor_ids
+from .._arrow import flat, map_distinct
+from ..privacy import prefixes_of
+from ._distinct import DistinctCache, encode
+from .visitors import DailySalts, VisitorHasher
 
 PAGE_OPERATIONS = ("WEBSITE.GET.OBJECT", "REST.GET.OBJECT")
 _PAGE_PATH = r"(?i)(/|\.html?|/[^/.]*)$"
@@ -27,14 +29,17 @@ _PAGE_PATH = r"(?i)(/|\.html?|/[^/.]*)$"
 class EnrichContext:
     source: str  # format name
     source_file: str
-    salts: SaltStore
+    salts: DailySalts
     geo: GeoLocator
     site: str | None = None  # --site: overrides whatever host the log records
     ips: DistinctCache | None = None  # from ``ip_table(geo)``: share one across the files of a run
+    visitors: VisitorHasher | None = None  # share one across the files of a run
 
     def __post_init__(self) -> None:
         if self.ips is None:
             self.ips = ip_table(self.geo)
+        if self.visitors is None:
+            self.visitors = VisitorHasher(self.salts)
 
 
 def ip_table(geo: GeoLocator) -> DistinctCache:
@@ -116,7 +121,7 @@ def enrich(raw: pa.Table, ctx: EnrichContext, timer=None) -> pa.Table:
     with step("ip addresses"):  # geolocation from the full address, and its prefix
         cols.update(ctx.ips.columns(raw["client_ip"]))
     with step("visitor ids"):
-        cols["visitor_id"] = visitor_ids(days, cols["site"], raw["client_ip"], raw["user_agent"], ctx.salts, ctx.ips)
+        cols["visitor_id"] = ctx.visitors.ids(days, cols["site"], raw["client_ip"], raw["user_agent"], ctx.ips)
     with step("user agents"):
         cols.update(agents.user_agent_columns(raw["user_agent"]))
         cols["device"] = pc.if_else(pc.fill_null(cols["is_bot"], False), "bot", cols["device"])

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from ._distinct import DistinctCache, encode, flat
+from .._arrow import flat
+from ._distinct import DistinctCache, encode
 
 DATA = Path(__file__).resolve().parent / "data" / "referrers.yml"
 CHANNELS = ("search", "social", "email", "ai", "direct", "internal", "other")

@@ -22,7 +22,7 @@ from urllib.parse import unquote, unquote_plus
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..enrich.privacy import mask_ips
+from ..privacy import mask_ips
 from ..schema import RAW_SCHEMA, REJECT_SCHEMA
 
 BATCH_SIZE = 100_000

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..enrich._distinct import map_distinct
+from .._arrow import map_distinct
 from ..schema import RAW_SCHEMA
 from .base import LineReader, float_column, int_column
 from .blocks import line_blocks

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..privacy import mask_ips
 from . import FORMATS, Source, cloudfront_v2
 from .base import text_sample
 
@@ -17,8 +18,6 @@ class UnknownFormat(ValueError):
 
 
 def detect(path: str | Path, sample: list[str] | None = None) -> Source:
-    from ..enrich.privacy import mask_ips
-
     if sample is None and cloudfront_v2.is_parquet(path):
         if cloudfront_v2.sniff_file(path):
             return cloudfront_v2  # type: ignore[return-value]
