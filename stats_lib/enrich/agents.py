@@ -4,19 +4,18 @@
 ``ua-parser-rs`` resolver, and remembers the answer in a bounded module-level cache shared by every batch of
 every ingest in the process (``bots`` uses the same cache for ua-parser's ``Spider`` device class).
 
-The device class is ours: ua-parser names device models, not classes. ``device_class`` decides desktop, mobile,
-tablet, bot or other from ua-parser's device and OS families plus the usual user-agent tokens (``Mobi``,
-``iPad``, Android without ``Mobile``, ...).
+ua-parser names device models, not classes: ``devices.device_class`` decides desktop, mobile, tablet, bot or
+other.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 
 import pyarrow as pa
 
+from . import devices
 from ._distinct import DistinctCache
 
 COLUMNS = ("browser", "browser_version", "os", "os_version", "device")
@@ -50,45 +49,6 @@ def resolver():
     return _resolver
 
 
-_TABLET = re.compile(
-    r"iPad|Tablet|Kindle|Silk/|PlayBook|Nexus (?:7|9|10)\b|\bSM-[TPX]\d|\bGT-P\d|\bTab\b|Lenovo TB|MediaPad|"
-    r"MatePad|\bKF[A-Z]{2,4}\b|Xoom|Transformer|Pixel C\b",
-)
-_MOBILE = re.compile(
-    r"Mobi|iPhone|iPod|Windows Phone|BlackBerry|BB10|Opera Mini|Symbian|KaiOS|Nokia|J2ME|MIDP|webOS|"
-    r"Fennec|IEMobile|UCBrowser|Android.*Mobile|Mobile.*Android",
-)
-_DESKTOP_OS = frozenset(
-    {
-        "Windows", "Mac OS X", "Linux", "Ubuntu", "Debian", "Fedora", "Red Hat", "SUSE", "openSUSE", "Mint",
-        "Chrome OS", "ChromeOS", "FreeBSD", "OpenBSD", "NetBSD", "Solaris", "Gentoo", "Arch Linux", "Mandriva",
-        "Slackware", "CentOS", "Kubuntu", "Xubuntu", "PCLinuxOS", "BeOS", "Haiku", "OS/2", "AmigaOS", "RISC OS",
-        "macOS",
-    }
-)
-_DESKTOP = re.compile(r"Windows NT|Macintosh|Mac OS X|Mac OS/|\bDesktop\b|X11|Win(?:98|95|dows 9)|CrOS|Linux x86_64|Linux i[3-6]86")
-_TV_CONSOLE = re.compile(r"SmartTV|SMART-TV|Smart-TV|HbbTV|\bTV\b|AppleTV|Roku|CrKey|PlayStation|Xbox|Nintendo|Tizen.*TV|Web0S")
-
-
-def device_class(ua: str, os_family: str | None, device_family: str | None) -> str:
-    """desktop, mobile, tablet, bot (ua-parser's spider class) or other, for one user agent."""
-    if device_family == "Spider":
-        return "bot"
-    if device_family in ("iPad", "Generic Tablet") or _TABLET.search(ua):
-        return "tablet"
-    if _TV_CONSOLE.search(ua):
-        return "other"
-    if device_family in ("iPhone", "iPod", "Generic Smartphone", "Generic Feature Phone") or _MOBILE.search(ua):
-        return "mobile"
-    if os_family == "Android":  # Android without "Mobile" is a tablet by Google's own convention
-        return "tablet"
-    if os_family == "iOS":
-        return "mobile"
-    if os_family in _DESKTOP_OS or _DESKTOP.search(ua):
-        return "desktop"
-    return "other"
-
-
 def _version(major: str | None, minor: str | None = None) -> str | None:
     if not major:
         return None
@@ -117,7 +77,7 @@ def parse(ua: str | None) -> Agent | None:
         browser_version=res.user_agent.major if res.user_agent and browser else None,
         os=os_family,
         os_version=_version(res.os.major, res.os.minor) if res.os and os_family else None,
-        device=device_class(ua, os_family, device_family),
+        device=devices.device_class(ua, os_family, device_family),
         spider=device_family == "Spider",
     )
     if len(_cache) >= CACHE_SIZE:
