@@ -1,33 +1,20 @@
--- entry_pages: the first page of each session: path, entries (sessions that began there), visitors,
--- bounces (one-pageview sessions that began there). Sessions as in daily.sql: one visitor's pageviews of a
--- UTC day, split where two pageviews are more than 30 minutes apart.
+-- entry_pages: the first page of each session (shared/sessions.sql: one visitor's pageviews of a UTC day, split
+-- where two pageviews are more than 30 minutes apart): path, entries (sessions that began there), visitors
+-- (distinct visitor ids per UTC day, summed over the days), bounces (one-pageview sessions that began there).
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites).
-WITH pv AS (
-    SELECT dt, visitor_id, ts, path,
-           CASE WHEN LAG(ts) OVER (PARTITION BY dt, visitor_id ORDER BY ts) IS NULL
-                  OR DATE_DIFF('second', LAG(ts) OVER (PARTITION BY dt, visitor_id ORDER BY ts), ts) > 1800
-                THEN 1 ELSE 0 END AS starts_session
-    FROM events
-    WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND is_pageview
-),
-numbered AS (
-    SELECT dt, visitor_id, ts, path,
-           SUM(starts_session) OVER (PARTITION BY dt, visitor_id ORDER BY ts
-                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS session_no
-    FROM pv
-),
-sessions AS (
-    SELECT dt, visitor_id, session_no,
-           MIN_BY(path, ts) AS entry_path,
-           COUNT(*) AS pageviews
-    FROM numbered
-    GROUP BY dt, visitor_id, session_no
+WITH per_day AS (
+    SELECT dt, site, entry_path,
+           COUNT(*) AS entries,
+           COUNT(DISTINCT visitor_id) AS visitors,
+           COUNT_IF(pageviews = 1) AS bounces
+    FROM sessions
+    GROUP BY dt, site, entry_path
 )
 SELECT entry_path AS path,
-       COUNT(*) AS entries,
-       COUNT(DISTINCT visitor_id) AS visitors,
-       COUNT_IF(pageviews = 1) AS bounces
-FROM sessions
+       SUM(entries) AS entries,
+       SUM(visitors) AS visitors,
+       SUM(bounces) AS bounces
+FROM per_day
 GROUP BY entry_path
 ORDER BY entries DESC, path
 LIMIT 100
