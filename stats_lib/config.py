@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from .errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +37,8 @@ class Settings:
     s3_endpoint: str | None = None  # AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL: an emulator or S3-compatible store
     aws_region: str | None = None
     extra: dict = field(default_factory=dict)
+    # -- trust (issue 11): the warehouse lock --
+    lock_timeout_seconds: float = 600.0  # how long an ingest/prune/forget waits for another run's lock
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -43,12 +48,13 @@ class Settings:
             "database": env.get("SITE_STATS_DATABASE", "site_stats"),
             "geoip_db": env.get("SITE_STATS_GEOIP_DB") or None,
             "sites": tuple(s.strip() for s in env.get("SITE_STATS_SITES", "").split(",") if s.strip()),
-            "salt_retention_days": int(env.get("SITE_STATS_SALT_RETENTION_DAYS", "2")),
+            "salt_retention_days": _whole(env, "SITE_STATS_SALT_RETENTION_DAYS", 2),
             "athena_workgroup": env.get("SITE_STATS_ATHENA_WORKGROUP", "primary"),
             "athena_output": env.get("SITE_STATS_ATHENA_OUTPUT") or None,
             "progress": env.get("SITE_STATS_PROGRESS", "1") not in ("0", "false", "no"),
             "s3_endpoint": env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
             "aws_region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            "lock_timeout_seconds": _seconds(env, "SITE_STATS_LOCK_TIMEOUT", 600.0),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -64,3 +70,31 @@ class Settings:
     def geoip_path(self) -> str | None:
         """The configured database, else the demo's DB-IP City Lite one when installed, else None."""
         return self.geoip_db or _default_geoip_db()
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number of 0 or more from the environment; a bad value is a ``UserError`` naming the variable."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise UserError(f"{name}={text!r} is not a whole number of 0 or more", f"set {name} to e.g. {default}, or unset it")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds (0 or more) from the environment; a bad value is a ``UserError`` naming the variable."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise UserError(f"{name}={text!r} is not a number of seconds", f"set {name} to e.g. {default:g}, or unset it")
+    return value

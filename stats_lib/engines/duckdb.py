@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from ..config import Settings
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
-from ..warehouse.local import LocalWarehouse
+from ..warehouse.local import LocalWarehouse, ledger_tables, read_record
 from .sql import Query
 
 
@@ -39,15 +39,20 @@ def connect(warehouse: str | Path, settings: Settings | None = None) -> duckdb.D
     else:
         con.register("_empty_rejects", REJECT_SCHEMA.empty_table())
         con.execute("CREATE VIEW rejects AS SELECT * FROM _empty_rejects")
-    ledger = house.ledger()
-    con.register("_ledger", pa.Table.from_pylist(ledger) if ledger else pa.table({"key": pa.array([], pa.string())}))
-    con.execute("CREATE VIEW ledger AS SELECT * FROM _ledger")
+    _register_ledger(con, house.ledger())
     return con
 
 
-def _connect_s3(settings: Settings) -> duckdb.DuckDBPyConnection:
-    import json
+def _register_ledger(con: duckdb.DuckDBPyConnection, records: list[dict]) -> None:
+    """Views ``ledger`` (ingested sources) and ``failures`` (failed or damaged ones), typed even when empty."""
+    ingested, failures = ledger_tables(records)
+    con.register("_ledger", ingested)
+    con.register("_failures", failures)
+    con.execute("CREATE VIEW ledger AS SELECT * FROM _ledger")
+    con.execute("CREATE VIEW failures AS SELECT * FROM _failures")
 
+
+def _connect_s3(settings: Settings) -> duckdb.DuckDBPyConnection:
     import pyarrow.dataset as ds
 
     from ..warehouse.s3 import S3Warehouse, list_files
@@ -69,9 +74,8 @@ def _connect_s3(settings: Settings) -> duckdb.DuckDBPyConnection:
     ledger = []
     for rel in list_files(house.fs, f"{house.root}/_ledger"):
         with house.fs.open_input_stream(f"{house.root}/_ledger/{rel}") as fh:
-            ledger.append(json.loads(fh.read()))
-    con.register("_ledger", pa.Table.from_pylist(ledger) if ledger else pa.table({"key": pa.array([], pa.string())}))
-    con.execute("CREATE VIEW ledger AS SELECT * FROM _ledger")
+            ledger.append(read_record(house.uri("_ledger", rel), fh.read()))
+    _register_ledger(con, [r for r in ledger if r is not None])
     return con
 
 

@@ -5,16 +5,25 @@ Layout::
     events/dt=YYYY-MM-DD/<format>-<source key>.parquet   one file per source file and UTC day
     rejects/<format>-<source key>.parquet                   lines that did not become events, IPs masked
     _ledger/<source key>.json                               one record per ingested source file
+    _ledger/failed-<path key>.json                          the last failed attempt at a source path
     _salts/YYYY-MM-DD.key                                   the daily visitor-id salts (deleted after the window)
 
 Every file is written under a ``.tmp`` name and renamed when complete; a source's ledger record is written only
 after all its files are in place. Re-ingesting a source rewrites the same file names, so it never duplicates.
+
+A ledger record that cannot be read (a damaged or hand-edited JSON file) never blocks anything: its source
+counts as not ingested, so the next ingest reads it again and rewrites the record (the same output file names:
+no duplicates), and a warning names the record's file. A failed file (format not recognised, unreadable) gets a
+``failed-`` record (status ``failed``, the reason, the time of the last attempt) that is not counted as
+ingested, so a retry reads it again; it is removed once the path is ingested.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +32,68 @@ import pyarrow.parquet as pq
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 
 TMP_SUFFIX = ".tmp"
+FAILED_PREFIX = "failed-"
+
+LEDGER_SCHEMA = pa.schema([
+    ("key", pa.string()), ("source", pa.string()), ("format", pa.string()), ("status", pa.string()),
+    ("lines", pa.int64()), ("events", pa.int64()), ("rejected", pa.int64()), ("skipped", pa.int64()),
+    ("days", pa.list_(pa.string())), ("ingested_at", pa.string()), ("reason", pa.string()),
+    ("attempted_at", pa.string()),
+])
+
+
+class CorruptLedgerWarning(UserWarning):
+    """A ledger record could not be read; its source is treated as not ingested."""
+
+
+def read_record(name: str, data: bytes) -> dict | None:
+    """A ledger record from its bytes, or None (with a ``CorruptLedgerWarning`` naming ``name``) when damaged."""
+    try:
+        record = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        record, why = None, f"{type(exc).__name__}: {exc}"
+    else:
+        why = _record_problem(record)
+    if record is None or why:
+        warnings.warn(f"ledger record {name} is damaged ({why}); its source counts as not ingested and the next "
+                      "ingest of it rewrites the record", CorruptLedgerWarning, stacklevel=2)
+        return None
+    return record
+
+
+_PYTHON_TYPES = {pa.string(): str, pa.int64(): int, pa.list_(pa.string()): list}
+
+
+def _record_problem(record: object) -> str:
+    """Why a parsed record is unusable ('' when it is fine): not an object, no key, or a field of the wrong type."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if not isinstance(record.get("key"), str):
+        return "no key"
+    for field in LEDGER_SCHEMA:
+        value = record.get(field.name)
+        wanted = _PYTHON_TYPES[field.type]
+        if value is not None and (not isinstance(value, wanted) or isinstance(value, bool)):
+            return f"{field.name} is not a {wanted.__name__}"
+        if wanted is list and value and not all(isinstance(v, str) for v in value):
+            return f"{field.name} holds a non-text value"
+    return ""
+
+
+def ledger_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
+    """(the ingested sources, the failed or damaged ones) as Arrow tables of ``LEDGER_SCHEMA``."""
+    rows = [{name: r.get(name) for name in LEDGER_SCHEMA.names} for r in records]
+    for row in rows:
+        row["status"] = row["status"] or "ingested"
+        row["days"] = row["days"] or []
+    ingested = [r for r in rows if r["status"] != "failed"]
+    failures = [r for r in rows if r["status"] == "failed" or r["reason"]]
+    return pa.Table.from_pylist(ingested, schema=LEDGER_SCHEMA), pa.Table.from_pylist(failures, schema=LEDGER_SCHEMA)
+
+
+def path_key(source: str) -> str:
+    """The name of a source path's ``failed-`` record."""
+    return FAILED_PREFIX + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 class LocalWarehouse:
@@ -62,18 +133,33 @@ class LocalWarehouse:
 
     # -- ledger -----------------------------------------------------------------------------------------
     def ledger_entry(self, key: str) -> dict | None:
+        """The source's record, or None when it was never ingested (or its record is damaged: warned)."""
         path = self.ledger_dir / f"{key}.json"
-        if not path.exists():
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
             return None
-        return json.loads(path.read_text())
+        return read_record(str(path), data)
 
     def record_source(self, key: str, entry: dict) -> None:
         _atomic_write_bytes(self.ledger_dir / f"{key}.json", json.dumps(entry, indent=1, sort_keys=True).encode())
 
+    def record_failure(self, source: str, format: str | None, reason: str, at: str) -> None:
+        """Remember a failed attempt at ``source`` (not counted as ingested: a retry reads it again)."""
+        key = path_key(source)
+        entry = {"key": key, "source": source, "format": format, "status": "failed", "reason": reason,
+                 "attempted_at": at, "lines": 0, "events": 0, "rejected": 0, "skipped": 0, "days": []}
+        self.record_source(key, entry)
+
+    def clear_failure(self, source: str) -> None:
+        (self.ledger_dir / f"{path_key(source)}.json").unlink(missing_ok=True)
+
     def ledger(self) -> list[dict]:
+        """Every readable record (ingested, damaged and failed sources); damaged records are warned about."""
         if not self.ledger_dir.exists():
             return []
-        return [json.loads(p.read_text()) for p in sorted(self.ledger_dir.glob("*.json"))]
+        records = (read_record(str(p), p.read_bytes()) for p in sorted(self.ledger_dir.glob("*.json")))
+        return [r for r in records if r is not None]
 
     # -- data files -------------------------------------------------------------------------------------
     def event_path(self, day: str, name: str) -> Path:
