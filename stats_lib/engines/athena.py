@@ -1,28 +1,42 @@
-"""Athena: the same queries, run in AWS with server-side execution parameters.
+"""Athena: the same queries, run in AWS through pyathena with server-side execution parameters.
 
-The query text goes to Athena in Trino dialect with ``?`` placeholders; values travel separately as
-``ExecutionParameters`` (Athena's prepared-statement mechanism), never pasted into the text. Results are read
-with ``GetQueryResults`` and typed from the result's column metadata. boto3 honours ``AWS_ENDPOINT_URL`` /
-``AWS_ENDPOINT_URL_ATHENA``, so an emulator works unchanged.
+The query text goes to Athena in Trino dialect with ``?`` placeholders (pyathena's ``qmark`` style); values
+travel separately as ``ExecutionParameters`` (Athena's prepared-statement mechanism), never pasted into the text.
+pyathena waits for completion, pages through ``GetQueryResults`` and types each value from the result's column
+metadata; the rows then become an Arrow table of the types DuckDB gives the same query, so both engines return
+the same columns and dtypes. Each query's scanned bytes and cost go to stderr (stdout stays the result).
 """
 
 from __future__ import annotations
 
-import time
+import math
+import sys
+from collections.abc import Callable
+from decimal import Decimal
 
 import pandas as pd
+import pyarrow as pa
 
+from ..aws.session import AwsSetupError, session
 from ..config import Settings
 from .sql import Query
 
-_TYPES = {
-    "boolean": "boolean", "tinyint": "Int64", "smallint": "Int64", "integer": "Int64", "bigint": "Int64",
-    "float": "float64", "real": "float64", "double": "float64", "decimal": "float64",
+PRICE_PER_TB = 5.0  # USD per TB scanned (Athena SQL, most regions)
+TB = 1 << 40
+MB = 1 << 20
+MINIMUM_BILLED = 10 * MB  # Athena bills at least 10 MB a query, in whole megabytes
+
+# Athena (Trino) result types -> the Arrow types DuckDB returns for the same SQL (see engines/duckdb.py).
+_ARROW = {
+    "boolean": pa.bool_(), "tinyint": pa.int8(), "smallint": pa.int16(), "integer": pa.int32(),
+    "bigint": pa.int64(), "real": pa.float32(), "float": pa.float32(), "double": pa.float64(),
+    "date": pa.date32(), "timestamp": pa.timestamp("us"), "varchar": pa.string(), "char": pa.string(),
+    "varbinary": pa.binary(), "json": pa.string(),
 }
 
 
-class AthenaQueryFailed(RuntimeError):
-    pass
+class AthenaQueryFailed(AwsSetupError):
+    """Athena refused or failed a query (the message is Athena's reason)."""
 
 
 def literal(value: object) -> str:
@@ -34,62 +48,79 @@ def literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def cost(scanned_bytes: int) -> tuple[int, float]:
+    """(billed bytes, USD): whole megabytes, at least 10 MB, at $5 per TB."""
+    billed = max(MINIMUM_BILLED, math.ceil(scanned_bytes / MB) * MB)
+    return billed, billed / TB * PRICE_PER_TB
+
+
+def describe_cost(name: str, scanned_bytes: int) -> str:
+    billed, usd = cost(scanned_bytes)
+    return (f"athena: {name} scanned {scanned_bytes:,} bytes (billed {billed // MB} MB): "
+            f"${usd:.6f}")
+
+
 def run(query: Query, params: dict[str, object], settings: Settings, *, poll_seconds: float = 0.5,
-        timeout_seconds: float = 600) -> pd.DataFrame:
-    import boto3
+        report: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Run ``query`` on Athena and return its rows; ``report`` gets the cost line (default: stderr)."""
+    import pyathena
+    from pyathena.error import Error as PyAthenaError
 
     text, names = query.for_athena()
-    client = boto3.client("athena")
-    request: dict = {
-        "QueryString": text,
-        "QueryExecutionContext": {"Database": settings.database},
-        "WorkGroup": settings.athena_workgroup,
-    }
-    if names:
-        request["ExecutionParameters"] = [literal(params[n]) for n in names]
-    if settings.athena_output:
-        request["ResultConfiguration"] = {"OutputLocation": settings.athena_output}
-    execution_id = client.start_query_execution(**request)["QueryExecutionId"]
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        status = client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
-        if status["State"] == "SUCCEEDED":
-            break
-        if status["State"] in ("FAILED", "CANCELLED"):
-            raise AthenaQueryFailed(f"Athena query {query.name} {status['State'].lower()}: "
-                                    f"{status.get('StateChangeReason', 'no reason given')}")
-        if time.monotonic() > deadline:
-            client.stop_query_execution(QueryExecutionId=execution_id)
-            raise AthenaQueryFailed(f"Athena query {query.name} took longer than {timeout_seconds:.0f}s")
-        time.sleep(poll_seconds)
-    return _results(client, execution_id)
+    aws = session(settings)
+    connection = pyathena.connect(
+        session=aws, region_name=aws.region_name, work_group=settings.athena_workgroup,
+        s3_staging_dir=settings.athena_output or "", schema_name=settings.database, poll_interval=poll_seconds,
+    )
+    with connection, connection.cursor() as cursor:
+        try:
+            cursor.execute(text, [literal(params[n]) for n in names] or None, paramstyle="qmark")
+            rows = cursor.fetchall()
+        except PyAthenaError as exc:
+            raise AthenaQueryFailed(f"Athena query {query.name} {_why(aws, cursor.query_id, exc)}") from None
+        description = cursor.description or []
+        scanned = cursor.data_scanned_in_bytes or 0
+    (report or _stderr)(describe_cost(query.name, scanned))
+    return _table(rows, description).to_pandas()
 
 
-def _results(client, execution_id: str) -> pd.DataFrame:
-    columns: list[dict] = []
-    rows: list[list[str | None]] = []
-    first = True
-    for page in client.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id):
-        result = page["ResultSet"]
-        if not columns:
-            columns = result.get("ResultSetMetadata", {}).get("ColumnInfo", [])
-        data = result.get("Rows", [])
-        if first and data and columns and [d.get("VarCharValue") for d in data[0]["Data"]] == [c["Name"] for c in columns]:
-            data = data[1:]  # the header row Athena returns first
-        first = False
-        rows.extend([d.get("VarCharValue") for d in row["Data"]] for row in data)
-    names = [c["Name"] for c in columns]
-    frame = pd.DataFrame(rows, columns=names)
-    for column in columns:
-        kind = column.get("Type", "varchar").lower()
-        name = column["Name"]
-        if kind in _TYPES:
-            if kind == "boolean":
-                frame[name] = frame[name].map({"true": True, "false": False})
-            else:
-                frame[name] = pd.to_numeric(frame[name]).astype(_TYPES[kind])
-        elif kind == "date":
-            frame[name] = pd.to_datetime(frame[name]).dt.date
-        elif kind.startswith("timestamp"):
-            frame[name] = pd.to_datetime(frame[name])
-    return frame
+def _table(rows: list[tuple], description: list[tuple]) -> pa.Table:
+    columns = list(zip(*rows)) if rows else [()] * len(description)
+    arrays = {}
+    for (name, kind, *_rest), values in zip(description, columns):
+        arrays[name] = _array(kind.lower(), list(values), _rest)
+    return pa.table(arrays)
+
+
+def _array(kind: str, values: list, rest: list) -> pa.Array:
+    base = kind.split("(")[0].strip()
+    if base == "decimal":  # DuckDB's sums are cast to int64 (scale 0) or float64, as engines/duckdb.py does
+        scale = rest[3] if len(rest) > 3 and rest[3] is not None else 0
+        target = pa.int64() if scale == 0 else pa.float64()
+        values = [None if v is None else (int(v) if scale == 0 else float(v)) if isinstance(v, Decimal) else v
+                  for v in values]
+        return pa.array(values, target)
+    if base.startswith("timestamp"):
+        base = "timestamp"
+    return pa.array(values, _ARROW.get(base, pa.string()) if base in _ARROW else None)
+
+
+def _why(aws, execution_id: str | None, exc: Exception) -> str:
+    """'failed: <Athena's reason>' / 'cancelled: ...', from the execution's own status when there is one."""
+    import botocore.exceptions
+
+    state, reason = "failed", str(exc)
+    if execution_id:
+        try:
+            status = aws.client("athena").get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+            state = status["State"].lower()
+            reason = status.get("StateChangeReason") or reason
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+            pass
+    if not reason or reason == "None":
+        reason = "Athena gave no reason; see the query in the Athena console"
+    return f"{state} (execution {execution_id}): {' '.join(reason.split())}"
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -1,0 +1,32 @@
+"""One boto3 session for a run, checked up front so a missing region or missing credentials is one line that
+says which variable to set, not a traceback from deep inside a client."""
+
+from __future__ import annotations
+
+import boto3
+import botocore.exceptions
+
+from ..config import Settings
+
+
+class AwsSetupError(ValueError):
+    """The AWS environment is not set up (no region, no credentials): a mistake the user fixes with a variable."""
+
+
+def session(settings: Settings) -> boto3.Session:
+    """A boto3 session in the configured region, with credentials found; else ``AwsSetupError``.
+
+    boto3 also finds the region and credentials in ``~/.aws/config`` and ``~/.aws/credentials`` (or a role on
+    AWS), so only a region and credentials that exist nowhere are errors."""
+    try:
+        aws = boto3.Session(region_name=settings.aws_region) if settings.aws_region else boto3.Session()
+        credentials = aws.get_credentials()
+    except botocore.exceptions.BotoCoreError as exc:
+        raise AwsSetupError(f"AWS is not set up: {exc}") from None
+    if not aws.region_name:
+        raise AwsSetupError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), e.g. AWS_REGION=eu-west-1")
+    if credentials is None:
+        raise AwsSetupError(
+            "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    return aws
