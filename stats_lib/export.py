@@ -1,4 +1,8 @@
-"""Turning query results into text: an aligned table, CSV safe against spreadsheet formulas, or JSON."""
+"""Turning query results into text: an aligned table, CSV safe against spreadsheet formulas, or JSON.
+
+Every string passes through ``display``: control, bidi and invisible characters are shown as visible escapes in
+tables and CSV, and as ``\\uXXXX`` escapes (same values once decoded) in JSON.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,9 @@ import math
 
 import pandas as pd
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from .display import csv_cell, json_safe, safe_value
 
-
-def csv_safe(value: object) -> object:
-    """Prefix text a spreadsheet would run as a formula with a quote (OWASP CSV injection guidance)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+TABLE_CELL_CAP = 80
 
 
 def _plain(value: object) -> object:
@@ -40,15 +39,15 @@ def records(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def to_json(frame: pd.DataFrame) -> str:
-    return json.dumps(records(frame), ensure_ascii=False, indent=1)
+    return json_safe(json.dumps(records(frame), ensure_ascii=False, indent=1))
 
 
 def to_csv(frame: pd.DataFrame) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(frame.columns)
+    writer.writerow([csv_cell(str(c)) for c in frame.columns])
     for row in records(frame):
-        writer.writerow(["" if v is None else csv_safe(v) for v in row.values()])
+        writer.writerow(["" if v is None else csv_cell(v) for v in row.values()])
     return out.getvalue()
 
 
@@ -56,7 +55,8 @@ def to_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "(no rows)"
     shown = frame.copy()
+    shown.columns = [safe_value(str(c)) for c in shown.columns]
     for col in shown.columns:
-        if shown[col].dtype == object:
-            shown[col] = shown[col].map(lambda v: v if not isinstance(v, str) or len(v) <= 80 else v[:79] + "…")
+        if not pd.api.types.is_numeric_dtype(shown[col]):
+            shown[col] = shown[col].map(lambda v: safe_value(v, TABLE_CELL_CAP))
     return shown.to_string(index=False)
