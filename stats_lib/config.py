@@ -39,6 +39,19 @@ class Settings:
     extra: dict = field(default_factory=dict)
     # -- trust (issue 11): the warehouse lock --
     lock_timeout_seconds: float = 600.0  # how long an ingest/prune/forget waits for another run's lock
+    # -- the event collector (site-stats serve, the Lambda Function URL): stats_lib/collector --------------
+    collector_secret: str | None = None  # HMAC-SHA256 key of the signed server-to-server path; unset = disabled
+    collector_proxy: str | None = None  # trusted proxy header: 'cloudfront' (CloudFront-Viewer-Address) or 'x-forwarded-for'
+    collector_proxy_networks: tuple[str, ...] = ()  # CIDRs of the peers allowed to set that header (the proxy)
+    collector_trusted_hops: int = 1  # X-Forwarded-For entries appended by trusted proxies (counted from the right)
+    collector_rate: float = 10.0  # sustained events per second per IP prefix
+    collector_burst: int = 100  # events a prefix may send at once before the rate applies
+    collector_wal_dir: str | None = None  # write-ahead log folder (default <warehouse>/_wal, or a temp folder for s3://)
+    collector_flush_seconds: float = 5.0  # a WAL segment moves into Parquet at most this old...
+    collector_flush_events: int = 5000  # ... or holding this many events
+    collector_max_body: int = 8192  # bytes
+    collector_firehose_stream: str | None = None  # Lambda: the Kinesis Data Firehose delivery stream to send to
+    collector_deliveries: str | None = None  # s3://bucket/prefix where Firehose delivers (turned into StoredEvents)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -55,9 +68,19 @@ class Settings:
             "s3_endpoint": env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
             "aws_region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             "lock_timeout_seconds": _seconds(env, "SITE_STATS_LOCK_TIMEOUT", 600.0),
+            **_collector_env(env),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+    @property
+    def wal_dir(self) -> Path:
+        """The collector's write-ahead log folder: configured, else ``_wal`` in a local warehouse."""
+        if self.collector_wal_dir:
+            return Path(self.collector_wal_dir)
+        if self.is_s3:
+            raise UserError("an s3:// warehouse needs a local write-ahead log folder", "set SITE_STATS_COLLECTOR_WAL_DIR")
+        return Path(self.warehouse) / "_wal"
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -98,3 +121,31 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not value >= 0:  # also NaN
         raise UserError(f"{name}={text!r} is not a number of seconds", f"set {name} to e.g. {default:g}, or unset it")
     return value
+
+
+def _collector_env(env) -> dict:
+    """The collector's settings from ``SITE_STATS_COLLECTOR_*`` variables (only those that are set)."""
+    names = {
+        "SECRET": ("collector_secret", str),
+        "PROXY": ("collector_proxy", lambda v: v.strip().lower() or None),
+        "PROXY_NETWORKS": ("collector_proxy_networks", lambda v: tuple(n.strip() for n in v.split(",") if n.strip())),
+        "TRUSTED_HOPS": ("collector_trusted_hops", int),
+        "RATE": ("collector_rate", float),
+        "BURST": ("collector_burst", int),
+        "WAL_DIR": ("collector_wal_dir", str),
+        "FLUSH_SECONDS": ("collector_flush_seconds", float),
+        "FLUSH_EVENTS": ("collector_flush_events", int),
+        "MAX_BODY": ("collector_max_body", int),
+        "FIREHOSE_STREAM": ("collector_firehose_stream", str),
+        "DELIVERIES": ("collector_deliveries", str),
+    }
+    values = {}
+    for suffix, (name, parse) in names.items():
+        raw = env.get(f"SITE_STATS_COLLECTOR_{suffix}")
+        if raw:
+            try:
+                values[name] = parse(raw)
+            except ValueError:
+                raise UserError(f"SITE_STATS_COLLECTOR_{suffix}={raw!r} is not a valid value",
+                                f"fix SITE_STATS_COLLECTOR_{suffix}, or unset it") from None
+    return values

@@ -1,0 +1,206 @@
+"""The collector's ASGI application (Starlette) and ``serve`` (uvicorn, one worker).
+
+Routes: ``POST /api/event`` and ``POST /event`` (202 once the event is durable), their CORS preflights,
+``GET /js/script.js`` (the tracker), ``GET /health``, ``GET /openapi.json``. The checks run cheapest first:
+Origin (403), content type (415), size (413), signature (403), body (400 naming the field), site (403), rate (429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import math
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..config import Settings
+from . import openapi
+from .security import SIGNATURE_HEADER, ClientAddress, RateLimiter, Signatures, SitePolicy
+from .store import ip_prefix_of, raw_row
+from .validation import BadRequest, EventIn, check_content_type, parse_event
+
+log = logging.getLogger(__name__)
+TIMESTAMP_FUTURE = dt.timedelta(minutes=5)
+
+
+class Sink(Protocol):
+    """Where accepted events go: ``submit`` returns once the event is durable."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    async def submit(self, row: dict) -> None: ...
+    @property
+    def healthy(self) -> bool: ...
+
+
+@dataclass
+class Collector:
+    """Everything a request needs, built once from the settings."""
+
+    settings: Settings
+    sink: Sink
+    policy: SitePolicy
+    signatures: Signatures
+    address: ClientAddress
+    limiter: RateLimiter
+    tracker: bytes
+    refused: Counter = field(default_factory=Counter)  # status -> requests refused
+
+    @classmethod
+    def of(cls, settings: Settings, sink: Sink) -> "Collector":
+        if not settings.sites:
+            raise ValueError("name at least one site: --site example.com (or env SITE_STATS_SITES)")
+        return cls(
+            settings=settings,
+            sink=sink,
+            policy=SitePolicy.of(settings.sites),
+            signatures=Signatures(settings.collector_secret),
+            address=ClientAddress.of(settings.collector_proxy, settings.collector_proxy_networks,
+                                     settings.collector_trusted_hops),
+            limiter=RateLimiter(settings.collector_rate, settings.collector_burst),
+            tracker=resources.files(__package__).joinpath("tracker.min.js").read_bytes(),
+        )
+
+    # -- POST /api/event --------------------------------------------------------------------------------
+    async def event(self, request: Request) -> Response:
+        origin = request.headers.get("origin")
+        cors = self.policy.cors_headers(origin)
+        try:
+            row = await self._accept(request, origin)
+            await self.sink.submit(row)
+        except BadRequest as exc:
+            self.refused[exc.status] += 1
+            return JSONResponse(exc.body(), status_code=exc.status, headers={**cors, **exc.headers})
+        except Exception as exc:  # the sink could not make the event durable: the client may retry
+            self.refused[503] += 1
+            log.error("an event could not be stored: %s", exc)
+            return JSONResponse({"error": "events cannot be stored right now; retry later"}, status_code=503,
+                                headers={**cors, "Retry-After": "5"})
+        return JSONResponse({"status": "accepted"}, status_code=202, headers=cors)
+
+    async def _accept(self, request: Request, origin: str | None) -> dict:
+        """The RAW row of an acceptable request, or ``BadRequest``."""
+        if not self.policy.origin_allowed(origin):
+            raise BadRequest(403, "requests from this Origin are not accepted", "Origin")
+        check_content_type(request.headers.get("content-type"))
+        body = await self._body(request)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if signature is not None:
+            self.signatures.verify(signature, body)
+        event = parse_event(body)
+        if event.overrides and signature is None:
+            name = event.overrides[0]
+            raise BadRequest(400, f"field {name!r} is accepted only on a signed server-to-server request "
+                                  "(X-Signature)", name)
+        site = self.policy.site_of(event.host)
+        peer = request.client.host if request.client else None
+        ip, geo = (event.ip, {}) if event.ip else self.address.resolve(peer, request.headers)
+        if signature is None:
+            wait = self.limiter.take(ip_prefix_of(ip) or "unknown")
+            if wait:
+                raise BadRequest(429, "too many events from this network; retry later", None,
+                                 {"Retry-After": str(max(1, math.ceil(wait)))})
+        return raw_row(
+            ts=self._time(event), client_ip=ip, site=site, path=event.path, query=event.query,
+            referrer=event.referrer, user_agent=event.user_agent or request.headers.get("user-agent", ""),
+            name=event.name, props=event.props, protocol=event.url.split(":", 1)[0].lower(), geo=geo,
+        )
+
+    async def _body(self, request: Request) -> bytes:
+        cap = self.settings.collector_max_body
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise BadRequest(400, "Content-Length is not a number", "Content-Length")
+            if int(length) > cap:
+                raise BadRequest(413, f"body over {cap} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > cap:
+                raise BadRequest(413, f"body over {cap} bytes")
+        return bytes(body)
+
+    def _time(self, event: EventIn) -> dt.datetime:
+        """The server clock (UTC, ms), or a signed backfill's timestamp within the salts' window."""
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        if event.timestamp is None:
+            return now.replace(microsecond=now.microsecond // 1000 * 1000)
+        oldest = dt.datetime.combine(now.date() - dt.timedelta(days=self.settings.salt_retention_days), dt.time())
+        if not oldest <= event.timestamp <= now + TIMESTAMP_FUTURE:
+            raise BadRequest(400, f"field 'timestamp' must lie between {oldest:%Y-%m-%d} (the oldest day whose salt "
+                                  "still exists) and five minutes from now", "timestamp")
+        return event.timestamp.replace(microsecond=event.timestamp.microsecond // 1000 * 1000)
+
+    # -- the other routes --------------------------------------------------------------------------------
+    async def preflight(self, request: Request) -> Response:
+        headers = self.policy.preflight_headers(request.headers.get("origin"))
+        return Response(status_code=204 if headers else 403, headers=headers)
+
+    async def script(self, request: Request) -> Response:
+        return Response(self.tracker, media_type="application/javascript; charset=utf-8", headers={
+            "Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+    async def health(self, request: Request) -> Response:
+        ok = self.sink.healthy
+        body = {"status": "ok" if ok else "unavailable", "sites": sorted(self.policy.sites),
+                "refused": {str(k): v for k, v in sorted(self.refused.items())}}
+        body.update(getattr(self.sink, "counters", dict)())
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def document(self, request: Request) -> Response:
+        return JSONResponse(openapi.document(self.policy.sites, self.settings.collector_max_body))
+
+
+def create_app(settings: Settings, sink: Sink | None = None) -> Starlette:
+    """The collector for ``settings.sites``; events go to ``sink`` (default: the local WAL -> warehouse)."""
+    if sink is None:
+        from .sinks import LocalSink
+
+        sink = LocalSink(settings)
+    collector = Collector.of(settings, sink)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await asyncio.to_thread(sink.start)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(sink.stop)
+
+    routes = [
+        Route("/api/event", collector.event, methods=["POST"]),
+        Route("/event", collector.event, methods=["POST"]),
+        Route("/api/event", collector.preflight, methods=["OPTIONS"]),
+        Route("/event", collector.preflight, methods=["OPTIONS"]),
+        Route("/js/script.js", collector.script, methods=["GET"]),
+        Route("/health", collector.health, methods=["GET"]),
+        Route("/openapi.json", collector.document, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.collector = collector
+    return app
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the collector with uvicorn on one worker until SIGINT/SIGTERM (then everything is flushed)."""
+    import uvicorn
+
+    app = create_app(settings)
+    print(f"site-stats collector: http://{host}:{port}/api/event for {', '.join(sorted(app.state.collector.policy.sites))}"
+          f" (tracker: /js/script.js)", file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, host=host, port=port, workers=1, loop="uvloop", http="httptools",
+                            proxy_headers=False,  # the client IP is ours to decide (security.ClientAddress)
+                            access_log=False,  # an access log would write client IPs
+                            server_header=False, log_level="warning", timeout_graceful_shutdown=10)
+    uvicorn.Server(config).run()

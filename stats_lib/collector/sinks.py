@@ -1,0 +1,151 @@
+"""The local sink: accepted events -> enrichment -> write-ahead log (answered) -> the warehouse's Parquet.
+
+``submit`` returns once the event is enriched and fsynced in the WAL (group commit). A flusher thread moves
+each sealed segment into the warehouse exactly once: one Parquet file per UTC day named after the segment
+(``events/dt=DAY/collector-<segment>.parquet``), the bots it dropped as rejects, then the ledger record, and only
+then deletes the segment. A crash between any two steps is repaired on the next start: the same file names are
+rewritten (never duplicated) and a segment whose ledger record exists is only deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..config import Settings
+from ..warehouse.local import LocalWarehouse
+from .store import SOURCE, EnrichedBatch, Enricher, rejects_table, utc_days
+from .wal import GroupCommit, WriteAheadLog, read_segment
+
+log = logging.getLogger(__name__)
+
+
+class LocalSink:
+    """WAL + flusher into a local warehouse folder; one per running collector."""
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.is_s3:
+            raise ValueError("site-stats serve writes a local warehouse; on AWS the collector runs in Lambda "
+                             "(stats_lib.aws.handlers.collector) and delivers through Firehose")
+        self.settings = settings
+        self.house = LocalWarehouse(settings.warehouse)
+        self.house.ensure()
+        self.enricher = Enricher(settings, self.house.salts_dir)
+        self._sealed: queue.Queue[Path | None] = queue.Queue()
+        self.wal = WriteAheadLog(settings.wal_dir, max_events=settings.collector_flush_events,
+                                 max_seconds=settings.collector_flush_seconds, on_sealed=self._sealed.put)
+        self.commit = GroupCommit(self._write)
+        self.accepted = 0
+        self.dropped: Counter = Counter()  # reason -> events answered 202 and not stored (bots)
+        self.flushed_segments = 0
+        self.error: str | None = None  # the last flush failure, shown by /health
+        self._salt_day: dt.date | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Move what a previous process left in the WAL into the warehouse, then start the flusher."""
+        for path in self.wal.leftovers():
+            self.flush_segment(path)
+        self._thread = threading.Thread(target=self._flusher, name="wal-flusher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Seal the current segment and move everything into the warehouse (a clean shutdown leaves no WAL)."""
+        self.commit.close()
+        self.wal.seal()
+        self._sealed.put(None)
+        if self._thread is not None:
+            self._thread.join()
+
+    @property
+    def healthy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self.error is None
+
+    def counters(self) -> dict:
+        """What /health shows: events stored, dropped by reason, segments moved, the last flush error."""
+        return {"accepted": self.accepted, "dropped": dict(self.dropped.most_common()),
+                "segments_flushed": self.flushed_segments, "error": self.error}
+
+    # -- accepting ----------------------------------------------------------------------------------------
+    async def submit(self, row: dict) -> None:
+        """Return once ``row`` (a RAW row, see ``store.raw_row``) is durable in the WAL."""
+        await self.commit.submit(row)
+
+    def _write(self, rows: list[dict]) -> None:
+        """On the writer thread: enrich the batch, append it to the WAL (fsynced), count it."""
+        today = dt.datetime.now(dt.timezone.utc).date()
+        if today != self._salt_day:
+            self.enricher.purge_salts()  # a long-running collector deletes expired salts like an ingest does
+            self._salt_day = today
+        batches: list[EnrichedBatch] = []
+
+        def encode(segment: str, first_line: int) -> bytes:
+            batches.append(self.enricher.enrich(rows, segment, first_line))
+            return batches[-1].to_json()
+
+        self.wal.append(encode, len(rows))
+        self.accepted += batches[0].events.num_rows
+        self.dropped.update(d["reason"] for d in batches[0].dropped)
+
+    # -- flushing ------------------------------------------------------------------------------------------
+    def _flusher(self) -> None:
+        tick = max(0.05, min(1.0, self.settings.collector_flush_seconds / 4))
+        while True:
+            try:
+                path = self._sealed.get(timeout=tick)
+            except queue.Empty:
+                self.wal.seal_if_due()
+                continue
+            if path is None:  # stop(): its last segment was queued before this
+                return
+            self._flush_logged(path)
+
+    def _flush_logged(self, path: Path) -> None:
+        try:
+            self.flush_segment(path)
+            self.error = None
+        except Exception as exc:  # the segment stays in the WAL; the next start (or seal) retries it
+            self.error = f"moving {path.name} into the warehouse failed: {exc}"
+            log.error("%s", self.error)
+
+    def flush_segment(self, path: Path) -> dict:
+        """Move one sealed segment into the warehouse (exactly once); return its ledger record."""
+        name = path.stem
+        done = self.house.ledger_entry(name)
+        if done is not None:  # Parquet and ledger were in place before a crash: only the deletion is left
+            path.unlink(missing_ok=True)
+            return done
+        batches = [EnrichedBatch.from_json(line) for line in read_segment(path)]
+        events = pa.concat_tables([b.events for b in batches]) if batches else None
+        dropped = [d for b in batches for d in b.dropped]
+        days: list[str] = []
+        if events is not None and events.num_rows:
+            day_of = utc_days(events["ts"])
+            days = sorted(pc.unique(day_of).to_pylist())
+            for day in days:
+                with self.house.open_events(day, name) as writer:
+                    writer.write(events.filter(pc.equal(day_of, day)))
+        self.house.write_rejects(name, rejects_table(dropped))
+        entry = {
+            "key": name,
+            "source": f"collector WAL segment {path.name}",
+            "format": SOURCE,
+            "lines": (events.num_rows if events is not None else 0) + len(dropped),
+            "events": events.num_rows if events is not None else 0,
+            "rejected": 0,
+            "skipped": len(dropped),
+            "days": days,
+            "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        self.house.record_source(name, entry)
+        path.unlink()
+        self.flushed_segments += 1
+        return entry

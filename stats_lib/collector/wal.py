@@ -1,0 +1,155 @@
+"""The write-ahead log: an accepted event is on disk (written and fsynced) before it is answered 202.
+
+A segment is a file ``<folder>/<name>.wal`` of JSON lines, one line per group commit (a batch of events).
+Concurrent requests share one write and one ``fdatasync`` (``GroupCommit``): while one batch is being written,
+the next requests gather behind it. A segment is sealed when it is old or full enough; sealed segments are
+moved into the warehouse by the sink, which deletes a segment only once its Parquet files and ledger record are
+in place. Segments left by a crashed process are sealed segments for the next one. A line cut short by a crash
+was never answered (its fsync had not returned), so readers skip a torn last line.
+
+The segments hold no raw IP (events are enriched before they are written) and are private to their owner (0600).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..warehouse.local import _fsync  # works on a folder too: makes a new file's name durable
+
+SUFFIX = ".wal"
+MAX_BATCH = 2000  # events per group commit
+
+
+@dataclass
+class Segment:
+    path: Path
+    fd: int
+    opened: float  # monotonic
+    events: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+        os.fdatasync(self.fd)
+
+
+class WriteAheadLog:
+    """Segments in a private folder; ``append`` is called by one writer thread at a time (``GroupCommit``)."""
+
+    def __init__(self, folder: Path, *, max_events: int, max_seconds: float,
+                 on_sealed: Callable[[Path], None]) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o700)
+        self.max_events = max(1, max_events)
+        self.max_seconds = max_seconds
+        self.on_sealed = on_sealed
+        self._current: Segment | None = None
+        self._lock = threading.Lock()
+
+    def leftovers(self) -> list[Path]:
+        """Segments written by an earlier process (before this one appended anything): to be flushed first."""
+        current = self._current.path if self._current else None
+        return sorted(p for p in self.folder.glob(f"*{SUFFIX}") if p != current)
+
+    def append(self, encode: Callable[[str, int], bytes], count: int) -> None:
+        """Write ``encode(segment name, first line number)`` (``count`` events) durably, then seal if due."""
+        with self._lock:
+            segment = self._current or self._open()
+            segment.write(encode(segment.name, segment.events + 1))
+            segment.events += count
+            if segment.events >= self.max_events:
+                self._seal()
+
+    def seal_if_due(self) -> None:
+        """Seal the current segment when it holds events and is older than ``max_seconds``."""
+        with self._lock:
+            segment = self._current
+            if segment is not None and segment.events and time.monotonic() - segment.opened >= self.max_seconds:
+                self._seal()
+
+    def seal(self) -> None:
+        with self._lock:
+            if self._current is not None:
+                self._seal()
+
+    def _open(self) -> Segment:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        path = self.folder / f"collector-{stamp}-{secrets.token_hex(4)}{SUFFIX}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        _fsync(self.folder)  # the new file's name survives a crash
+        self._current = Segment(path, fd, time.monotonic())
+        return self._current
+
+    def _seal(self) -> None:
+        segment, self._current = self._current, None
+        os.close(segment.fd)
+        if segment.events:
+            self.on_sealed(segment.path)
+        else:
+            segment.path.unlink(missing_ok=True)
+
+
+def read_segment(path: Path) -> Iterator[bytes]:
+    """The complete lines of a segment; a torn last line (a write cut by a crash, never answered) is skipped."""
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    for line in lines[:-1]:  # the last element is '' after a final newline, or the torn rest
+        if line:
+            yield line
+
+
+class GroupCommit:
+    """Calls ``write(items)`` on one thread for batches of concurrent ``submit``s; each ``submit`` returns once its
+    batch is written (or raises the batch's error)."""
+
+    def __init__(self, write: Callable[[list], None]) -> None:
+        self._write = write
+        self._pending: list[tuple[object, asyncio.Future]] = []
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="wal-writer")
+        self._task: asyncio.Task | None = None
+
+    async def submit(self, item: object) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._pending.append((item, future))
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                await loop.run_in_executor(self._executor, self._write, [item for item, _ in batch])
+            except Exception as exc:  # the whole batch failed: every request of it is answered with the error
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    def run(self, fn: Callable[[], object]) -> "asyncio.Future":
+        """Run ``fn`` on the writer thread (after the writes queued before it)."""
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
