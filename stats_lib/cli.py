@@ -114,7 +114,7 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     summary = ingest(args.sources, format=args.format, site=args.site, settings=settings,
                      progress=False if args.quiet else None)
     print(summary.text())
-    return 1 if summary.count("failed") else 0
+    return 1 if summary.problems else 0
 
 
 def _check_period(args: argparse.Namespace) -> None:

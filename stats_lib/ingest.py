@@ -29,6 +29,7 @@ from .sources import get_format
 from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
 from .warehouse.local import LocalWarehouse
+from .warehouse.retention import ErasureRules
 from .warehouse.salts import ExpiredSaltWarning, SaltStore
 
 
@@ -48,12 +49,19 @@ class FileResult:
     skipped: int = 0
     reasons: Counter = field(default_factory=Counter)
     error: str | None = None
+    erased: int = 0  # events dropped by the erasure rules of prune/forget
+    damage: str | None = None  # ingested up to a damaged part (a cut gzip): what went wrong there
 
 
 @dataclass
 class IngestSummary:
     files: list[FileResult] = field(default_factory=list)
     expired_salt_days: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[FileResult]:
+        """The files that failed or were damaged: a run with any exits with status 1."""
+        return [f for f in self.files if f.status == "failed" or f.damage]
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -93,9 +101,14 @@ class IngestSummary:
         lines = ["; ".join(parts)]
         for reason, n in self.reasons.most_common():
             lines.append(f"  {n} x {reason}")
+        erased = sum(f.erased for f in self.files)
+        if erased:
+            lines.append(f"  {erased} x erased by an earlier prune/forget (not written again)")
         for f in self.files:
             if f.status == "failed":
                 lines.append(f"  failed: {f.error}")
+            elif f.damage:
+                lines.append(f"  damaged (kept up to the damage): {f.damage}")
         for day in self.expired_salt_days:
             lines.append(f"  warning: the salt for {day} was already deleted; its visitors got new ids")
         return "\n".join(lines)
@@ -161,7 +174,14 @@ def ingest(
 def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Settings, show: bool) -> IngestSummary:
     house = LocalWarehouse(settings.warehouse)
     house.ensure()
+    with house.lock(settings.lock_timeout_seconds, command="ingest"):  # trust: one writer at a time
+        return _ingest_locked(paths, forced, site, settings, show, house)
+
+
+def _ingest_locked(paths: list[Path], forced, site: str | None, settings: Settings, show: bool,
+                   house: LocalWarehouse) -> IngestSummary:
     house.clean_partial()
+    erasures = ErasureRules.load(house.root)  # what prune/forget erased is never written again
     salts = SaltStore.in_folder(house.salts_dir, retention_days=settings.salt_retention_days)
     geo = GeoLocator(settings.geoip_path)
     ips = ip_table(geo)  # each distinct client IP geolocated once per run, across files
@@ -172,7 +192,8 @@ def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Setting
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
             for path in paths:
-                result = _ingest_file(path, forced, site, house, salts, geo, ips, visitors, bar)
+                result = _ingest_file(path, forced, site, house, salts, geo, ips, visitors, bar, erasures)
+                _record_outcome(house, result)
                 summary.files.append(result)
                 bar.update(path.stat().st_size)
             summary.expired_salt_days = sorted(salts.expired_days_used)
@@ -183,12 +204,30 @@ def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Setting
     return summary
 
 
-def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, visitors, bar) -> FileResult:
+def _record_outcome(house: LocalWarehouse, result: FileResult) -> None:
+    """A failed file gets a ``failed`` ledger record (not counted as ingested: a retry reads it again); any
+    other outcome clears the path's earlier failure."""
+    if result.status == "failed":
+        house.record_failure(result.path, result.format, result.error or "failed", _now())
+    else:
+        house.clear_failure(result.path)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, visitors, bar,
+                 erasures: ErasureRules) -> FileResult:
     result = FileResult(path=str(path))
     if path.stat().st_size == 0:
         result.status = "empty"
         return result
-    key = source_key(path)
+    try:
+        key = source_key(path)
+    except OSError as exc:  # unreadable (permissions, a file that vanished): this file fails, the run goes on
+        result.status, result.error = "failed", f"{path}: cannot read it ({exc.strerror or exc})"
+        return result
     done = house.ledger_entry(key)
     if done is not None:
         result.status = "already ingested"
@@ -210,6 +249,8 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
                 continue
             stored = enrich(raw, ctx)
             days = utc_days(stored["ts"])
+            stored, days, erased = erasures.apply(stored, days)
+            result.erased += erased
             for day in pc.unique(days).to_pylist():
                 part = stored.filter(pc.equal(days, day))
                 writer = writers.get(day)
@@ -233,6 +274,8 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
     result.reasons = reader.reasons
     if reader.read_error and result.events == 0 and result.lines == 0:
         result.status, result.error = "failed", f"{path}: {reader.read_error}"
+    elif reader.read_error:  # the lines before the damage are kept; the file is named and the run exits 1
+        result.damage = f"{path}: {reader.read_error}"
     house.record_source(
         key,
         {
@@ -244,7 +287,10 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
             "rejected": result.rejected,
             "skipped": result.skipped,
             "days": sorted(writers),
-            "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "ingested_at": _now(),
+            "status": "damaged" if result.damage else "ingested",
+            "reason": result.damage,
+            "erased": result.erased,
         },
     )
     return result

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
+from .lock import WarehouseLock, is_live_tmp, tmp_tag
 
 TMP_SUFFIX = ".tmp"
 FAILED_PREFIX = "failed-"
@@ -118,14 +119,22 @@ class LocalWarehouse:
         return self.root / "_salts"
 
     def ensure(self) -> None:
-        for d in (self.events_dir, self.rejects_dir, self.ledger_dir, self.salts_dir):
+        for d in (self.events_dir, self.rejects_dir, self.ledger_dir):
             d.mkdir(parents=True, exist_ok=True)
+        from .salts import LocalSaltFolder
+
+        LocalSaltFolder(self.salts_dir).secure()
+
+    def lock(self, timeout: float = 600.0, command: str = "") -> WarehouseLock:
+        """The warehouse's writer lock (see ``lock.py``): hold it to ingest, prune or forget."""
+        return WarehouseLock(self.root, timeout=timeout, command=command)
 
     def clean_partial(self) -> int:
-        """Remove ``.tmp`` files left by an interrupted run; return how many."""
+        """Remove ``.tmp`` files left by an interrupted run; return how many. Call it holding the lock; the
+        temporary files of a process still alive on this host are kept all the same."""
         removed = 0
         for tmp in self.root.rglob(f"*{TMP_SUFFIX}"):
-            if tmp.parent == self.salts_dir:
+            if tmp.parent == self.salts_dir or is_live_tmp(tmp):
                 continue
             tmp.unlink(missing_ok=True)
             removed += 1
@@ -188,7 +197,7 @@ class AtomicParquetWriter:
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
-        self.tmp = path.with_name(path.name + TMP_SUFFIX)
+        self.tmp = path.with_name(f"{path.name}.{tmp_tag()}{TMP_SUFFIX}")
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
         self.rows = 0
@@ -226,7 +235,7 @@ def _fsync(path: Path) -> None:
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + TMP_SUFFIX)
+    tmp = path.with_name(f"{path.name}.{tmp_tag()}{TMP_SUFFIX}")
     tmp.write_bytes(data)
     _fsync(tmp)
     os.replace(tmp, path)

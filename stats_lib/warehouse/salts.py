@@ -18,7 +18,9 @@ The store knows nothing of visitor ids: the hasher (enrichment state) asks it fo
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +46,18 @@ class SaltBackend(Protocol):
 
 
 class LocalSaltFolder:
-    """Salts as files in a folder: ``YYYY-MM-DD.key`` holds the hex salt, ``YYYY-MM-DD.deleted`` is a tombstone."""
+    """Salts as files in a folder: ``YYYY-MM-DD.key`` holds the hex salt, ``YYYY-MM-DD.deleted`` is a tombstone.
+
+    Private: the folder is 0700 and every file 0600 (``secure`` tightens an older warehouse's). A salt is created
+    atomically: its value is written and synced to a temporary file of this process's own (exclusive create),
+    which is then hard-linked to the key's name, which fails when another writer got there first; either way
+    the key is read back, so every concurrent creator returns the one stored salt. A key is never seen half
+    written.
+    """
+
+    FOLDER_MODE = 0o700
+    FILE_MODE = 0o600
+    STALE_TMP_SECONDS = 3600  # a temporary salt this old is a crashed writer's: removed by ``secure``
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
@@ -52,26 +65,57 @@ class LocalSaltFolder:
     def _key(self, day: str) -> Path:
         return self.folder / f"{day}.key"
 
+    def secure(self) -> None:
+        """Create the folder (0700) and make it and every file in it private; remove stale temporary salts."""
+        self.folder.mkdir(mode=self.FOLDER_MODE, parents=True, exist_ok=True)
+        os.chmod(self.folder, self.FOLDER_MODE)
+        now = time.time()
+        for path in self.folder.iterdir():
+            try:
+                if path.name.endswith(".tmp") and now - path.stat().st_mtime > self.STALE_TMP_SECONDS:
+                    path.unlink()
+                elif path.stat().st_mode & 0o077:
+                    os.chmod(path, self.FILE_MODE)
+            except FileNotFoundError:  # removed meanwhile by another run
+                continue
+
     def read(self, day: str) -> bytes | None:
-        key = self._key(day)
-        return bytes.fromhex(key.read_text().strip()) if key.exists() else None
+        try:
+            text = self._key(day).read_text()
+        except FileNotFoundError:
+            return None
+        return bytes.fromhex(text.strip())
 
     def create(self, day: str, value: bytes) -> bytes:
         existing = self.read(day)
         if existing is not None:
             return existing
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.folder.is_dir():
+            self.secure()
         key = self._key(day)
-        tmp = key.with_suffix(".tmp")
-        tmp.write_text(value.hex())
-        tmp.replace(key)
+        tmp = self.folder / f".{day}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.FILE_MODE)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(value.hex())
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, key)  # atomic, never replaces: the first writer wins
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
         stored = self.read(day)
-        assert stored is not None
+        if stored is None:  # deleted between our link and our read: only a purge of this very day does that
+            raise RuntimeError(f"the salt for {day} vanished while it was being created")
         return stored
 
     def delete(self, day: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / f"{day}.deleted").touch()
+        if not self.folder.is_dir():
+            self.secure()
+        tombstone = self.folder / f"{day}.deleted"
+        os.close(os.open(tombstone, os.O_WRONLY | os.O_CREAT, self.FILE_MODE))
         self._key(day).unlink(missing_ok=True)
 
     def deleted(self, day: str) -> bool:
@@ -79,6 +123,14 @@ class LocalSaltFolder:
 
     def days(self) -> list[str]:
         return sorted(key.stem for key in self.folder.glob("*.key")) if self.folder.exists() else []
+
+    def forget_day(self, day: str) -> None:
+        """Remove the day's salt and its tombstone (``prune``: the day's data is gone, so is every trace)."""
+        self._key(day).unlink(missing_ok=True)
+        (self.folder / f"{day}.deleted").unlink(missing_ok=True)
+
+    def tombstones(self) -> list[str]:
+        return sorted(p.stem for p in self.folder.glob("*.deleted")) if self.folder.exists() else []
 
 
 @dataclass
