@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import Settings
+from ..schema import STORED_SCHEMA
 from ..warehouse.local import LocalWarehouse
 from .store import SOURCE, EnrichedBatch, Enricher, rejects_table, utc_days
 from .wal import GroupCommit, WriteAheadLog, read_segment
@@ -124,28 +125,35 @@ class LocalSink:
             path.unlink(missing_ok=True)
             return done
         batches = [EnrichedBatch.from_json(line) for line in read_segment(path)]
-        events = pa.concat_tables([b.events for b in batches]) if batches else None
-        dropped = [d for b in batches for d in b.dropped]
-        days: list[str] = []
-        if events is not None and events.num_rows:
-            day_of = utc_days(events["ts"])
-            days = sorted(pc.unique(day_of).to_pylist())
-            for day in days:
-                with self.house.open_events(day, name) as writer:
-                    writer.write(events.filter(pc.equal(day_of, day)))
-        self.house.write_rejects(name, rejects_table(dropped))
-        entry = {
-            "key": name,
-            "source": f"collector WAL segment {path.name}",
-            "format": SOURCE,
-            "lines": (events.num_rows if events is not None else 0) + len(dropped),
-            "events": events.num_rows if events is not None else 0,
-            "rejected": 0,
-            "skipped": len(dropped),
-            "days": days,
-            "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-        self.house.record_source(name, entry)
+        events = pa.concat_tables([b.events for b in batches]) if batches else STORED_SCHEMA.empty_table()
+        entry = commit(self.house, name, events, [d for b in batches for d in b.dropped],
+                       f"collector WAL segment {path.name}")
         path.unlink()
         self.flushed_segments += 1
         return entry
+
+
+def commit(house: LocalWarehouse, name: str, events: pa.Table, dropped: list[dict], source: str) -> dict:
+    """Write a batch of StoredEvents into the warehouse under ``name`` exactly once: one Parquet file per UTC day,
+    the dropped events as rejects, then the ledger record (last: its presence means the rest is in place)."""
+    days: list[str] = []
+    if events.num_rows:
+        day_of = utc_days(events["ts"])
+        days = sorted(pc.unique(day_of).to_pylist())
+        for day in days:
+            with house.open_events(day, name) as writer:
+                writer.write(events.filter(pc.equal(day_of, day)))
+    house.write_rejects(name, rejects_table(dropped))
+    entry = {
+        "key": name,
+        "source": source,
+        "format": SOURCE,
+        "lines": events.num_rows + len(dropped),
+        "events": events.num_rows,
+        "rejected": 0,
+        "skipped": len(dropped),
+        "days": days,
+        "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    house.record_source(name, entry)
+    return entry

@@ -29,7 +29,7 @@ SOURCE = "collector"
 GEO_COLUMNS = ("country_code", "country", "region", "city", "latitude", "longitude")
 MAX_REJECT_LINE = 500
 
-__all__ = ["Enricher", "EnrichedBatch", "SOURCE", "ip_prefix_of", "normalise_site", "utc_days"]
+__all__ = ["Enricher", "EnrichedBatch", "SOURCE", "ip_prefix_of", "mask_ips", "normalise_site", "utc_days"]
 
 
 @dataclass
@@ -40,22 +40,28 @@ class EnrichedBatch:
     dropped: list[dict] = field(default_factory=list)
 
     def to_json(self) -> bytes:
-        """One line of the write-ahead log: ``{"events": [...], "dropped": [...]}`` (timestamps as epoch ms)."""
-        table = self.events.set_column(
-            self.events.schema.get_field_index("ts"), "ts", pc.cast(self.events["ts"], pa.int64())
-        )
-        rows = [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
-        return json.dumps({"events": rows, "dropped": self.dropped}, separators=(",", ":")).encode() + b"\n"
+        """One line of the write-ahead log: ``{"events": [...], "dropped": [...]}``."""
+        return json.dumps({"events": to_rows(self.events), "dropped": self.dropped}, separators=(",", ":")).encode() + b"\n"
 
     @classmethod
     def from_json(cls, line: bytes) -> "EnrichedBatch":
         data = json.loads(line)
-        rows = data["events"]
-        ts = pa.array([row.pop("ts") for row in rows], pa.int64()).cast(STORED_SCHEMA.field("ts").type)
-        table = pa.Table.from_pylist(rows, schema=STORED_SCHEMA.remove(0)) if rows else None
-        events = (table.add_column(0, STORED_SCHEMA.field("ts"), ts) if table is not None
-                  else STORED_SCHEMA.empty_table())
-        return cls(events.select(STORED_SCHEMA.names), list(data.get("dropped", [])))
+        return cls(from_rows(data["events"]), list(data.get("dropped", [])))
+
+
+def to_rows(events: pa.Table) -> list[dict]:
+    """StoredEvent rows as JSON-ready dicts: timestamps as epoch milliseconds, nulls left out."""
+    table = events.set_column(events.schema.get_field_index("ts"), "ts", pc.cast(events["ts"], pa.int64()))
+    return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]
+
+
+def from_rows(rows: list[dict]) -> pa.Table:
+    """The StoredEvent table of ``to_rows`` output (consumes the dicts)."""
+    if not rows:
+        return STORED_SCHEMA.empty_table()
+    ts = pa.array([row.pop("ts") for row in rows], pa.int64()).cast(STORED_SCHEMA.field("ts").type)
+    table = pa.Table.from_pylist(rows, schema=STORED_SCHEMA.remove(0))
+    return table.add_column(0, STORED_SCHEMA.field("ts"), ts).select(STORED_SCHEMA.names)
 
 
 def rejects_table(dropped: list[dict]) -> pa.Table:
