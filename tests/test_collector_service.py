@@ -287,7 +287,7 @@ def test_the_tracker_is_the_minified_source():
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path):
-    with CollectorServer(tmp_path / "warehouse", SITE_STATS_COLLECTOR_RATE="0.5",
+    with CollectorServer(tmp_path / "warehouse", SITE_STATS_COLLECTOR_RATE="0.01",
                          SITE_STATS_COLLECTOR_BURST="3") as limited:
         answers = [limited.send({"name": "pageview", "url": f"https://example.com/r{i}"}, source="127.0.6.1")
                    for i in range(5)]

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from ..config import Settings
 from ..schema import STORED_SCHEMA
 from ..warehouse.local import LocalWarehouse
+from ..warehouse.retention import ErasureRules
 from .store import SOURCE, EnrichedBatch, Enricher, rejects_table, utc_days
 from .wal import GroupCommit, WriteAheadLog, read_segment
 
@@ -68,7 +69,8 @@ class LocalSink:
 
     @property
     def healthy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self.error is None
+        """Events can be accepted (a flush that failed is retried and shown in ``error``; nothing is lost)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def counters(self) -> dict:
         """What /health shows: events stored, dropped by reason, segments moved, the last flush error."""
@@ -120,14 +122,15 @@ class LocalSink:
     def flush_segment(self, path: Path) -> dict:
         """Move one sealed segment into the warehouse (exactly once); return its ledger record."""
         name = path.stem
-        done = self.house.ledger_entry(name)
-        if done is not None:  # Parquet and ledger were in place before a crash: only the deletion is left
-            path.unlink(missing_ok=True)
-            return done
-        batches = [EnrichedBatch.from_json(line) for line in read_segment(path)]
-        events = pa.concat_tables([b.events for b in batches]) if batches else STORED_SCHEMA.empty_table()
-        entry = commit(self.house, name, events, [d for b in batches for d in b.dropped],
-                       f"collector WAL segment {path.name}")
+        with self.house.lock(self.settings.lock_timeout_seconds, command="collector"):  # one writer at a time
+            done = self.house.ledger_entry(name)
+            if done is not None:  # Parquet and ledger were in place before a crash: only the deletion is left
+                path.unlink(missing_ok=True)
+                return done
+            batches = [EnrichedBatch.from_json(line) for line in read_segment(path)]
+            events = pa.concat_tables([b.events for b in batches]) if batches else STORED_SCHEMA.empty_table()
+            entry = commit(self.house, name, events, [d for b in batches for d in b.dropped],
+                           f"collector WAL segment {path.name}")
         path.unlink()
         self.flushed_segments += 1
         return entry
@@ -137,8 +140,9 @@ def commit(house: LocalWarehouse, name: str, events: pa.Table, dropped: list[dic
     """Write a batch of StoredEvents into the warehouse under ``name`` exactly once: one Parquet file per UTC day,
     the dropped events as rejects, then the ledger record (last: its presence means the rest is in place)."""
     days: list[str] = []
+    day_of = utc_days(events["ts"])
+    events, day_of, erased = ErasureRules.load(house.root).apply(events, day_of)  # what forget/prune erased
     if events.num_rows:
-        day_of = utc_days(events["ts"])
         days = sorted(pc.unique(day_of).to_pylist())
         for day in days:
             with house.open_events(day, name) as writer:
@@ -152,6 +156,7 @@ def commit(house: LocalWarehouse, name: str, events: pa.Table, dropped: list[dic
         "events": events.num_rows,
         "rejected": 0,
         "skipped": len(dropped),
+        "erased": erased,
         "days": days,
         "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
