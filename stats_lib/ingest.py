@@ -16,6 +16,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
@@ -31,6 +32,9 @@ from .sources.detect import UnknownFormat, detect
 from .warehouse.local import LocalWarehouse
 from .warehouse.retention import ErasureRules
 from .warehouse.salts import ExpiredSaltWarning, SaltStore
+
+if TYPE_CHECKING:
+    from .sources.s3_objects import S3Object
 
 
 
@@ -150,49 +154,84 @@ def ingest(
     site: str | None = None,
     settings: Settings | None = None,
     progress: bool | None = None,
+    objects: list[S3Object] | None = None,
 ) -> IngestSummary:
-    """Ingest log files, folders, globs or ``s3://`` prefixes into the warehouse (a folder or ``s3://``)."""
+    """Ingest log files, folders, globs or ``s3://`` prefixes into the warehouse (a folder or ``s3://``).
+
+    ``objects``: S3 objects already known by key and ETag (from S3 event notifications), read without listing."""
     settings = settings or Settings.from_env()
     forced = None if format == "auto" else get_format(format)
     show = settings.progress if progress is None else progress
     with contextlib.ExitStack() as stack:
         remote = [s for s in sources if s.startswith("s3://")]
-        paths = expand_sources([s for s in sources if not s.startswith("s3://")])
-        if remote:
-            from .warehouse.s3 import download_sources
-
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="site-stats-sources-")))
-            paths += download_sources(settings, remote, folder)
+        inputs = Inputs(expand_sources([s for s in sources if not s.startswith("s3://")]))
+        lake = None
         if settings.is_s3:
             from .warehouse.s3 import S3Warehouse
 
-            local = stack.enter_context(S3Warehouse(settings).staged())
-            return _ingest_paths(paths, forced, site, settings.with_(warehouse=str(local)), show)
-        return _ingest_paths(paths, forced, site, settings, show)
+            lake = S3Warehouse(settings)
+        seen = lake.ledger_keys().__contains__ if lake else _local_ledger(settings)
+        if remote or objects:
+            from .sources.s3_objects import fetch
+
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="site-stats-sources-")))
+            inputs.add_s3(fetch(settings, remote, list(objects or ()), folder, seen))
+        if lake:
+            local = stack.enter_context(lake.staged())
+            return _ingest_paths(inputs, forced, site, settings.with_(warehouse=str(local)), show,
+                                 seen=seen, salts=lake.salt_store())
+        return _ingest_paths(inputs, forced, site, settings, show)
 
 
-def _ingest_paths(paths: list[Path], forced, site: str | None, settings: Settings, show: bool) -> IngestSummary:
+def _local_ledger(settings: Settings):
+    house = LocalWarehouse(settings.warehouse)
+    return lambda key: house.ledger_entry(key) is not None
+
+
+@dataclass
+class Inputs:
+    """The files a run reads, and what is known of them before reading (for S3 objects: their ledger key from
+    bucket, key and ETag, and their s3:// name); ``settled``: inputs already ingested or unreadable, not read."""
+
+    paths: list[Path]
+    keys: dict[Path, str] = field(default_factory=dict)
+    names: dict[Path, str] = field(default_factory=dict)
+    settled: list[FileResult] = field(default_factory=list)
+
+    def add_s3(self, fetched) -> None:
+        """Add what ``sources.s3_objects.fetch`` found (downloaded, skipped by the ledger, failed)."""
+        for obj, path in fetched.downloaded:
+            self.paths.append(path)
+            self.keys[path], self.names[path] = obj.ledger_key, obj.uri
+        self.settled += [FileResult(path=obj.uri, status="already ingested") for obj in fetched.skipped]
+        self.settled += [FileResult(path=obj.uri, status="failed", error=why) for obj, why in fetched.failed]
+
+
+def _ingest_paths(inputs: Inputs, forced, site: str | None, settings: Settings, show: bool, *,
+                  seen=None, salts: SaltStore | None = None) -> IngestSummary:
     house = LocalWarehouse(settings.warehouse)
     house.ensure()
     with house.lock(settings.lock_timeout_seconds, command="ingest"):  # trust: one writer at a time
-        return _ingest_locked(paths, forced, site, settings, show, house)
+        return _ingest_locked(inputs, forced, site, settings, show, house, seen=seen, salts=salts)
 
 
-def _ingest_locked(paths: list[Path], forced, site: str | None, settings: Settings, show: bool,
-                   house: LocalWarehouse) -> IngestSummary:
+def _ingest_locked(inputs: Inputs, forced, site: str | None, settings: Settings, show: bool,
+                   house: LocalWarehouse, *, seen=None, salts: SaltStore | None = None) -> IngestSummary:
     house.clean_partial()
     erasures = ErasureRules.load(house.root)  # what prune/forget erased is never written again
-    salts = SaltStore.in_folder(house.salts_dir, retention_days=settings.salt_retention_days)
+    salts = salts or SaltStore.in_folder(house.salts_dir, retention_days=settings.salt_retention_days)
     geo = GeoLocator(settings.geoip_path)
     ips = ip_table(geo)  # each distinct client IP geolocated once per run, across files
     visitors = VisitorHasher(salts)  # each distinct (day, site, ip, ua) hashed once per run
-    summary = IngestSummary()
+    summary = IngestSummary(files=list(inputs.settled))
+    paths = inputs.paths
     total = sum(p.stat().st_size for p in paths)
     with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
             for path in paths:
-                result = _ingest_file(path, forced, site, house, salts, geo, ips, visitors, bar, erasures)
+                result = _ingest_file(path, forced, site, house, salts, geo, ips, visitors, bar, erasures,
+                                      key=inputs.keys.get(path), label=inputs.names.get(path), seen=seen)
                 _record_outcome(house, result)
                 summary.files.append(result)
                 bar.update(path.stat().st_size)
@@ -218,17 +257,21 @@ def _now() -> str:
 
 
 def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, visitors, bar,
-                 erasures: ErasureRules) -> FileResult:
-    result = FileResult(path=str(path))
+                 erasures: ErasureRules, *, key: str | None = None, label: str | None = None,
+                 seen=None) -> FileResult:
+    """``key``/``label``: the ledger key and source name when known without reading (an S3 object's);
+    ``seen``: whether another ledger (an S3 warehouse's) holds a key."""
+    source = label or str(path)
+    result = FileResult(path=source)
     if path.stat().st_size == 0:
         result.status = "empty"
         return result
     try:
-        key = source_key(path)
+        key = key or source_key(path)
     except OSError as exc:  # unreadable (permissions, a file that vanished): this file fails, the run goes on
         result.status, result.error = "failed", f"{path}: cannot read it ({exc.strerror or exc})"
         return result
-    done = house.ledger_entry(key)
+    done = house.ledger_entry(key) or ({"key": key} if seen and seen(key) else None)
     if done is not None:
         result.status = "already ingested"
         result.format = done.get("format")
@@ -273,14 +316,14 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
     result.rejected, result.skipped = reader.rejected, reader.skipped
     result.reasons = reader.reasons
     if reader.read_error and result.events == 0 and result.lines == 0:
-        result.status, result.error = "failed", f"{path}: {reader.read_error}"
+        result.status, result.error = "failed", f"{source}: {reader.read_error}"
     elif reader.read_error:  # the lines before the damage are kept; the file is named and the run exits 1
-        result.damage = f"{path}: {reader.read_error}"
+        result.damage = f"{source}: {reader.read_error}"
     house.record_source(
         key,
         {
             "key": key,
-            "source": str(path),
+            "source": source,
             "format": module.NAME,
             "lines": result.lines,
             "events": result.events,

@@ -7,10 +7,11 @@ import boto3
 import botocore.exceptions
 
 from ..config import Settings
+from ..errors import EnvironmentFault
 
 
-class AwsSetupError(ValueError):
-    """The AWS environment is not set up (no region, no credentials): a mistake the user fixes with a variable."""
+class AwsSetupError(EnvironmentFault):
+    """The AWS environment is not set up (no region, no credentials): fixed by setting a variable."""
 
 
 def session(settings: Settings) -> boto3.Session:
@@ -22,11 +23,10 @@ def session(settings: Settings) -> boto3.Session:
         aws = boto3.Session(region_name=settings.aws_region) if settings.aws_region else boto3.Session()
         credentials = aws.get_credentials()
     except botocore.exceptions.BotoCoreError as exc:
-        raise AwsSetupError(f"AWS is not set up: {exc}") from None
+        raise AwsSetupError(f"AWS is not set up: {exc}", "check AWS_PROFILE and ~/.aws/config") from None
     if not aws.region_name:
-        raise AwsSetupError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), e.g. AWS_REGION=eu-west-1")
+        raise AwsSetupError("no AWS region is configured", "set AWS_REGION (or AWS_DEFAULT_REGION), e.g. AWS_REGION=eu-west-1")
     if credentials is None:
-        raise AwsSetupError(
-            "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
+        raise AwsSetupError("no AWS credentials found",
+                            "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     return aws

@@ -17,8 +17,9 @@ from decimal import Decimal
 import pandas as pd
 import pyarrow as pa
 
-from ..aws.session import AwsSetupError, session
+from ..aws.session import session
 from ..config import Settings
+from ..errors import EnvironmentFault
 from .sql import Query
 
 PRICE_PER_TB = 5.0  # USD per TB scanned (Athena SQL, most regions)
@@ -35,7 +36,7 @@ _ARROW = {
 }
 
 
-class AthenaQueryFailed(AwsSetupError):
+class AthenaQueryFailed(EnvironmentFault):
     """Athena refused or failed a query (the message is Athena's reason)."""
 
 
@@ -77,7 +78,8 @@ def run(query: Query, params: dict[str, object], settings: Settings, *, poll_sec
             cursor.execute(text, [literal(params[n]) for n in names] or None, paramstyle="qmark")
             rows = cursor.fetchall()
         except PyAthenaError as exc:
-            raise AthenaQueryFailed(f"Athena query {query.name} {_why(aws, cursor.query_id, exc)}") from None
+            raise AthenaQueryFailed(f"Athena query {query.name} {_why(aws, cursor.query_id, exc)}",
+                                    "fix the query or the workgroup's limits, then run again") from None
         description = cursor.description or []
         scanned = cursor.data_scanned_in_bytes or 0
     (report or _stderr)(describe_cost(query.name, scanned))

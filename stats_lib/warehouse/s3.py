@@ -1,39 +1,51 @@
-"""An S3 warehouse (``s3://bucket/prefix``) cataloged in Glue, so Athena can query it.
+"""An S3 warehouse (``s3://bucket/prefix``) cataloged in Glue with partition projection, so Athena can query it.
 
-Ingest into S3 is staged: the ledger and the salts are pulled into a private temporary folder, the ordinary local
-ingest runs there, and what it added is pushed in a safe order: event and reject files first, then ledger
-records, then salt changes. A run killed before its ledger records are pushed is re-run from scratch and
-overwrites the same object keys, so counts stay exact (S3 PUTs are atomic: an object is either whole or absent).
-Finally the Glue tables ``events`` (partitioned by ``dt``) and ``rejects`` are created if missing and the new
-day partitions are added.
+The layout is the local warehouse's (``warehouse/local.py``) under the prefix: one event object per source object
+and UTC day (``events/dt=YYYY-MM-DD/<format>-<source key>.parquet``), its rejects, one ledger record per source.
+Ingest into S3 is staged: the ordinary local ingest writes into a private temporary folder, and what it wrote is
+uploaded (awswrangler) in a safe order: event and reject objects first, then the ledger records. A run killed
+before its ledger records are up is re-run and overwrites the same keys, so counts stay exact (an S3 PUT is
+atomic: an object is whole or absent). awswrangler's dataset modes are not used for events on purpose: ``append``
+double-counts a re-run and ``overwrite_partitions`` wipes the other source objects of a day.
+
+The ledger is consulted by listing its names (``ledger_keys``), never by reading records; salts are not staged
+but created in place with a conditional write (``warehouse/s3_salts.py``), so concurrent ingests agree.
+The Glue tables are created or updated with awswrangler (``register_table``): ``events`` partitioned by ``dt``
+with partition projection (type date, ``yyyy-MM-dd``, from the first day to NOW), so no partition is ever
+registered; a new column in the schema is added to the table.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
 from ..config import Settings
+from ..errors import UserError
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
+from .salts import SaltStore
 
-PULLED = ("_ledger", "_salts")  # small folders the local ingest needs to read
-PUSH_ORDER = ("events", "rejects", "_ledger", "_salts")
+UPLOADED_FIRST = ("events", "rejects")  # then _ledger: a record only once its data is up
+UPLOAD_THREADS = 8
 
 
 def split_uri(uri: str) -> tuple[str, str]:
     """'s3://bucket/a/b/' -> ('bucket', 'a/b')."""
     if not uri.startswith("s3://"):
-        raise ValueError(f"not an s3:// URI: {uri}")
+        raise UserError(f"not an s3:// URI: {uri}", "write s3://bucket/prefix")
     bucket, _, prefix = uri[5:].partition("/")
     if not bucket:
-        raise ValueError(f"no bucket in {uri}")
+        raise UserError(f"no bucket in {uri}", "write s3://bucket/prefix")
     return bucket, prefix.strip("/")
 
 
@@ -58,124 +70,123 @@ def list_files(fs: pafs.FileSystem, root: str) -> dict[str, int]:
     }
 
 
-def _local_files(root: Path) -> dict[str, float]:
-    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
-
-
 class S3Warehouse:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.bucket, self.prefix = split_uri(settings.warehouse)
-        self.fs = filesystem(settings)
+
+    @cached_property
+    def aws(self):
+        """The run's checked boto3 session (a missing region or credentials is one clear error)."""
+        from ..aws.session import session
+
+        return session(self.settings)
+
+    @cached_property
+    def s3(self):
+        return self.aws.client("s3")
+
+    @cached_property
+    def fs(self) -> pafs.S3FileSystem:
+        return filesystem(self.settings)
 
     @property
     def root(self) -> str:
         return f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
 
+    def key(self, *parts: str) -> str:
+        """The object key of a path inside the warehouse."""
+        return "/".join([self.prefix, *parts]) if self.prefix else "/".join(parts)
+
     def uri(self, *parts: str) -> str:
         return "s3://" + "/".join([self.root, *parts])
 
+    # -- ledger and salts -----------------------------------------------------------------------------
+    def ledger_keys(self) -> set[str]:
+        """The source keys the ledger holds, from a listing of its record names (no record is read)."""
+        folder = self.key("_ledger") + "/"
+        keys: set[str] = set()
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=folder):
+            keys.update(item["Key"][len(folder):-5] for item in page.get("Contents", ())
+                        if item["Key"].endswith(".json"))
+        return keys
+
+    def salt_store(self) -> SaltStore:
+        """The daily salts, kept under ``_salts/`` and created with a conditional write."""
+        from .s3_salts import S3SaltFolder
+
+        return SaltStore(S3SaltFolder(self.s3, self.bucket, self.key("_salts")),
+                         retention_days=self.settings.salt_retention_days)
+
+    # -- staged ingest --------------------------------------------------------------------------------
     @contextlib.contextmanager
     def staged(self) -> Iterator[Path]:
-        """A local warehouse folder holding this warehouse's ledger and salts; pushed back on success."""
+        """An empty local warehouse folder for one ingest; what it holds afterwards is uploaded on success."""
         folder = Path(tempfile.mkdtemp(prefix="site-stats-stage-"))
-        os.chmod(folder, 0o700)  # it holds the salts
+        os.chmod(folder, 0o700)
         try:
-            for sub in PULLED:
-                for rel in list_files(self.fs, f"{self.root}/{sub}"):
-                    target = folder / sub / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with self.fs.open_input_stream(f"{self.root}/{sub}/{rel}") as src:
-                        target.write_bytes(src.read())
-            before = _local_files(folder)
             yield folder
-            self._push(folder, before)
+            self._push(folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _push(self, folder: Path, before: dict[str, float]) -> None:
-        after = _local_files(folder)
-        changed = [rel for rel, stamp in after.items() if before.get(rel) != stamp]
-        for top in PUSH_ORDER:
-            for rel in sorted(r for r in changed if r.split("/", 1)[0] == top):
-                with open(folder / rel, "rb") as src, self.fs.open_output_stream(f"{self.root}/{rel}") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-        for rel in before:
-            if rel not in after:  # expired salts
-                self.fs.delete_file(f"{self.root}/{rel}")
-        days = sorted({rel.split("/")[1][3:] for rel in changed if rel.startswith("events/dt=")})
-        self.register(days)
+    def _push(self, folder: Path) -> None:
+        import awswrangler as wr
+
+        written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        first = [rel for rel in written if rel.split("/", 1)[0] in UPLOADED_FIRST]
+        ledger = [rel for rel in written if rel.startswith("_ledger/")]
+
+        def upload(rel: str) -> None:
+            wr.s3.upload(local_file=str(folder / rel), path=self.uri(rel), boto3_session=self.aws)
+
+        for batch in (first, ledger):
+            with ThreadPoolExecutor(max_workers=UPLOAD_THREADS, thread_name_prefix="s3-put") as pool:
+                list(pool.map(upload, batch))
+        days = sorted({rel.split("/")[1][3:] for rel in first if rel.startswith("events/dt=")})
+        if days:
+            self.register(days[0])
 
     # -- Glue catalog ---------------------------------------------------------------------------------
-    def register(self, days: list[str]) -> None:
-        """Create the Glue database and tables when missing and add the given day partitions."""
-        import boto3
+    def register(self, first_day: str | None = None) -> None:
+        """The Glue database and the ``events`` and ``rejects`` tables, created or brought up to date."""
+        import awswrangler as wr
 
-        glue = boto3.client("glue")
+        wr.catalog.create_database(self.settings.database, exist_ok=True, boto3_session=self.aws)
+        self.register_table("events", STORED_SCHEMA, partitioned=True, first_day=first_day)
+        self.register_table("rejects", REJECT_SCHEMA, partitioned=False)
+
+    def register_table(self, name: str, schema: pa.Schema, *, partitioned: bool, first_day: str | None = None) -> None:
+        """Create the Glue table ``name`` over ``<warehouse>/<name>/`` for Parquet of ``schema``, or add the
+        columns it lacks. ``partitioned``: by ``dt`` with partition projection from the earliest of the table's
+        first day and ``first_day`` (default today) to NOW; no partition is registered, ever."""
+        import awswrangler as wr
+
         database = self.settings.database
-        try:
-            glue.create_database(DatabaseInput={"Name": database, "Description": "site-stats warehouse"})
-        except glue.exceptions.AlreadyExistsException:
-            pass
-        self._ensure_table(glue, "events", STORED_SCHEMA, partitioned=True)
-        self._ensure_table(glue, "rejects", REJECT_SCHEMA, partitioned=False)
-        inputs = [
-            {"Values": [day], "StorageDescriptor": _storage(self.uri("events", f"dt={day}") + "/", STORED_SCHEMA)}
-            for day in days
-        ]
-        for start in range(0, len(inputs), 100):
-            glue.batch_create_partition(DatabaseName=database, TableName="events",
-                                        PartitionInputList=inputs[start : start + 100])
-
-    def _ensure_table(self, glue, name: str, schema: pa.Schema, partitioned: bool) -> None:
-        table = {
-            "Name": name,
-            "TableType": "EXTERNAL_TABLE",
-            "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
-            "StorageDescriptor": _storage(self.uri(name) + "/", schema),
-            "PartitionKeys": [{"Name": "dt", "Type": "string"}] if partitioned else [],
-        }
-        try:
-            glue.create_table(DatabaseName=self.settings.database, TableInput=table)
-        except glue.exceptions.AlreadyExistsException:
-            pass
+        projection = None
+        if partitioned:
+            start = first_day or dt.datetime.now(dt.timezone.utc).date().isoformat()
+            if wr.catalog.does_table_exist(database=database, table=name, boto3_session=self.aws):
+                current = wr.catalog.get_table_parameters(database=database, table=name, boto3_session=self.aws)
+                start = min(start, current.get("projection.dt.range", start).split(",")[0])
+            projection = {"projection_types": {"dt": "date"}, "projection_ranges": {"dt": f"{start},NOW"},
+                          "projection_formats": {"dt": "yyyy-MM-dd"}}
+        wr.catalog.create_parquet_table(
+            database=database, table=name, path=self.uri(name) + "/",
+            columns_types={c["Name"]: c["Type"] for c in glue_columns(schema)},
+            partitions_types={"dt": "string"} if partitioned else None,
+            compression="zstd", parameters={"classification": "parquet"},
+            mode="append",  # of the catalog entry: keep the table, add what is new (never the data's append)
+            athena_partition_projection_settings=projection, boto3_session=self.aws,
+        )
 
 
 _GLUE_TYPES = {
-    pa.string(): "string", pa.int16(): "smallint", pa.int64(): "bigint", pa.float64(): "double",
-    pa.bool_(): "boolean", pa.timestamp("ms"): "timestamp",
+    pa.string(): "string", pa.large_string(): "string", pa.int8(): "tinyint", pa.int16(): "smallint",
+    pa.int32(): "int", pa.int64(): "bigint", pa.float32(): "float", pa.float64(): "double", pa.bool_(): "boolean",
+    pa.date32(): "date", pa.timestamp("ms"): "timestamp", pa.timestamp("us"): "timestamp",
 }
 
 
 def glue_columns(schema: pa.Schema) -> list[dict[str, str]]:
     return [{"Name": f.name, "Type": _GLUE_TYPES[f.type]} for f in schema]
-
-
-def _storage(location: str, schema: pa.Schema) -> dict:
-    return {
-        "Columns": glue_columns(schema),
-        "Location": location,
-        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"},
-    }
-
-
-def download_sources(settings: Settings, uris: list[str], folder: Path) -> list[Path]:
-    """Copy the objects under ``s3://`` sources into ``folder`` (keeping their names); return the local paths."""
-    fs = filesystem(settings)
-    paths: list[Path] = []
-    for uri in uris:
-        bucket, prefix = split_uri(uri)
-        base = f"{bucket}/{prefix}" if prefix else bucket
-        info = fs.get_file_info(base)
-        keys = [base] if info.type == pafs.FileType.File else [f"{base}/{rel}" for rel in sorted(list_files(fs, base))]
-        if not keys:
-            raise FileNotFoundError(f"no objects under {uri}")
-        for key in keys:
-            target = folder / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with fs.open_input_stream(key) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            paths.append(target)
-    return paths

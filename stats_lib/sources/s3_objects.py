@@ -1,0 +1,144 @@
+"""Log objects in S3: list a prefix, skip what the ledger already holds, download only the new ones.
+
+An S3 object's ledger key is derived from (bucket, key, ETag), which the listing returns, so an object already
+ingested is skipped without being read: a run over an unchanged prefix issues list requests only, never a
+GetObject. New objects are downloaded several at a time (threads) into a private temporary folder, each with
+``If-Match: <ETag>`` so the bytes read are the version the ledger will name. Local files keep their
+content-hash key (``ingest.source_key``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+from ..config import Settings
+from ..errors import UserError
+from ..warehouse.s3 import split_uri
+
+DOWNLOAD_THREADS = 8
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class S3Object:
+    bucket: str
+    key: str
+    etag: str  # as S3 gives it, with its quotes
+    size: int
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def ledger_key(self) -> str:
+        """The ledger key of this version of the object: a hash of bucket, key and ETag."""
+        return hashlib.sha256(f"s3\x00{self.bucket}\x00{self.key}\x00{self.etag.strip(chr(34))}".encode()).hexdigest()
+
+
+@dataclass
+class Fetched:
+    """What ``fetch_new`` found: objects downloaded (with their local copies), skipped, and failed."""
+
+    downloaded: list[tuple[S3Object, Path]] = field(default_factory=list)
+    skipped: list[S3Object] = field(default_factory=list)
+    failed: list[tuple[S3Object, str]] = field(default_factory=list)
+
+    @property
+    def listed(self) -> int:
+        return len(self.downloaded) + len(self.skipped) + len(self.failed)
+
+
+def list_objects(client, uri: str) -> Iterator[S3Object]:
+    """Every object under ``uri`` (paginated ``list_objects_v2``): the object the URI names exactly, or those
+    below it as a folder. Folder placeholders (keys ending in ``/``) are not objects."""
+    bucket, prefix = split_uri(uri)  # without the trailing slash: the URI may name one object or a folder
+    folder = prefix + "/" if prefix else ""
+    listed = folder if uri.endswith("/") else prefix
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=listed):
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            if key.endswith("/") or not (key == prefix or key.startswith(folder)):
+                continue
+            yield S3Object(bucket, key, item["ETag"], item["Size"])
+
+
+def notified_object(record: dict) -> S3Object:
+    """The object of one S3 event-notification record (``Records[i]`` of an S3 event; keys arrive URL-encoded)."""
+    s3 = record["s3"]
+    return S3Object(s3["bucket"]["name"], unquote_plus(s3["object"]["key"]), s3["object"].get("eTag", ""),
+                    int(s3["object"].get("size", 0)))
+
+
+def fetch(settings: Settings, uris: list[str], objects: list[S3Object], folder: Path,
+          seen: Callable[[str], bool]) -> Fetched:
+    """List ``uris`` (each must hold at least one object), add the already known ``objects``, and download those
+    the ledger (``seen``) does not hold into ``folder``."""
+    from ..aws.session import session
+
+    client = session(settings).client("s3")
+    found = list(objects)
+    for uri in uris:
+        listed = list(list_objects(client, uri))
+        if not listed:
+            raise UserError(f"no objects under {uri}", "check the bucket and prefix (aws s3 ls " + uri + ")")
+        found += listed
+    return fetch_new(client, found, folder, seen)
+
+
+def fetch_new(
+    client,
+    objects: list[S3Object],
+    folder: Path,
+    seen: Callable[[str], bool],
+    *,
+    threads: int = DOWNLOAD_THREADS,
+) -> Fetched:
+    """Download the objects whose ledger key ``seen`` does not know into ``folder`` (several at a time)."""
+    result = Fetched()
+    new = []
+    for obj in dict.fromkeys(objects):  # the same object named twice (overlapping prefixes) is read once
+        (result.skipped if seen(obj.ledger_key) else new).append(obj)
+    if not new:
+        return result
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(new))), thread_name_prefix="s3-get") as pool:
+        for obj, outcome in zip(new, pool.map(lambda o: _download(client, o, folder), new)):
+            if isinstance(outcome, Path):
+                result.downloaded.append((obj, outcome))
+            else:
+                result.failed.append((obj, outcome))
+    return result
+
+
+def _download(client, obj: S3Object, folder: Path) -> Path | str:
+    """The local copy of ``obj`` (one GetObject, streamed), or why it could not be read."""
+    import botocore.exceptions
+
+    target = folder / obj.ledger_key[:20] / _safe_name(obj.key)  # keys are not trusted as paths
+    target.parent.mkdir(parents=True, exist_ok=True)
+    request = {"Bucket": obj.bucket, "Key": obj.key}
+    if obj.etag:
+        request["IfMatch"] = obj.etag
+    try:
+        body = client.get_object(**request)["Body"]
+        with open(target, "wb") as out:
+            shutil.copyfileobj(body, out, _CHUNK)
+    except botocore.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        return f"{obj.uri}: cannot read the object ({error.get('Code', '?')}: {error.get('Message', '')})".strip()
+    except botocore.exceptions.BotoCoreError as exc:
+        return f"{obj.uri}: cannot read the object ({exc})"
+    return target
+
+
+def _safe_name(key: str) -> str:
+    """The key's last part as a plain file name (its suffix tells the decompression), never a path."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", key.rsplit("/", 1)[-1])[-200:].lstrip(".")
+    return name or "object"
