@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from ._background import ahead
 from .config import Settings
 from .enrich.geo import GeoLocator
-from .enrich.pipeline import EnrichContext, enrich, ip_table, utc_days
+from .enrich.pipeline import EnrichContext, enrich, ip_table, site_column, utc_days
 from .enrich.visitors import VisitorHasher
 from .sources import get_format
 from .sources.base import LineReader
@@ -290,10 +290,12 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
         for raw in ahead(module.parse(reader)):  # the next batch is parsed while this one is enriched
             if raw.num_rows == 0:
                 continue
+            raw, erased = erasures.filter(raw, lambda: site_column(raw, ctx))  # trust: prune/forget stay erased
+            result.erased += erased
+            if raw.num_rows == 0:
+                continue
             stored = enrich(raw, ctx)
             days = utc_days(stored["ts"])
-            stored, days, erased = erasures.apply(stored, days)
-            result.erased += erased
             for day in pc.unique(days).to_pylist():
                 part = stored.filter(pc.equal(days, day))
                 writer = writers.get(day)

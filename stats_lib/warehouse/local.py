@@ -39,7 +39,7 @@ LEDGER_SCHEMA = pa.schema([
     ("key", pa.string()), ("source", pa.string()), ("format", pa.string()), ("status", pa.string()),
     ("lines", pa.int64()), ("events", pa.int64()), ("rejected", pa.int64()), ("skipped", pa.int64()),
     ("days", pa.list_(pa.string())), ("ingested_at", pa.string()), ("reason", pa.string()),
-    ("attempted_at", pa.string()),
+    ("attempted_at", pa.string()), ("erased", pa.int64()),  # erased: events prune/forget removed since
 ])
 
 
