@@ -279,7 +279,7 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
     try:
         module = forced or detect(path)
     except UnknownFormat as exc:
-        result.status, result.error = "failed", str(exc)
+        result.status, result.error = "failed", str(exc).replace(str(path), source, 1)
         return result
     result.format = module.NAME
     name = f"{module.NAME}-{key[:24]}"

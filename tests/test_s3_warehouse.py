@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import re
 import threading
 
 import boto3
 import pandas as pd
 import pytest
 
+from aws_support import lake_state, request_log  # noqa: F401 (a fixture)
 from conftest import run_cli
 from stats_lib import query
 from stats_lib.config import Settings
@@ -25,36 +24,6 @@ from stats_lib.warehouse.s3 import S3Warehouse, glue_columns
 from stats_lib.warehouse.s3_salts import S3SaltFolder
 from stats_lib.warehouse.salts import SaltStore
 
-
-
-class RequestLog(logging.Handler):
-    """moto's server logs each HTTP request it serves (werkzeug's access log): keep the request lines."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-    def get_objects(self, bucket: str) -> list[str]:
-        """The keys of the GetObject requests on ``bucket`` (a GET of a key, not a listing)."""
-        return [m.group(1) for line in self.lines if (m := re.search(rf'"GET /{bucket}/([^? ]+) HTTP', line))]
-
-
-@pytest.fixture
-def request_log():
-    log = RequestLog()
-    logger = logging.getLogger("werkzeug")
-    logger.addHandler(log)
-    logger.setLevel(logging.INFO)
-    yield log
-    logger.removeHandler(log)
-
-
-def _lake_state(s3) -> dict[str, str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket="lake", Prefix="warehouse/")
-    return {o["Key"]: o["ETag"] for page in pages for o in page.get("Contents", [])}
 
 
 def _daily(settings: Settings) -> pd.DataFrame:
@@ -99,14 +68,14 @@ def test_s3_round_trip_incremental_and_late_object(aws, tmp_path, request_log, c
     pd.testing.assert_frame_equal(_daily(s3_settings), _daily(local))
 
     # second run over the unchanged prefix: listing only, zero GetObject, nothing changes
-    before, table_before = _lake_state(s3), glue.get_table(DatabaseName="site_stats", Name="events")["Table"]
+    before, table_before = lake_state(s3), glue.get_table(DatabaseName="site_stats", Name="events")["Table"]
     request_log.lines.clear()
     second = run_cli("ingest", "s3://cf-logs/cloudfront/", env=env).stdout
     read_second = request_log.get_objects("cf-logs")
     assert read_second == []
     assert f"files: {len(files) - 1} (0 ingested, {len(files) - 1} already ingested" in second
     assert "events written: 0" in second
-    assert _lake_state(s3) == before
+    assert lake_state(s3) == before
     assert glue.get_table(DatabaseName="site_stats", Name="events")["Table"] == table_before
 
     # a late object for a day already ingested: read alone, adds exactly its own events
@@ -123,7 +92,7 @@ def test_s3_round_trip_incremental_and_late_object(aws, tmp_path, request_log, c
     assert [(r["day"], r["hits"], r["pageviews"], r["visitors"], r["sessions"]) for r in expected] == [
         (d.isoformat(), h, p, v, s) for d, h, p, v, s in
         s3_daily[["day", "hits", "pageviews", "visitors", "sessions"]].itertuples(index=False)]
-    assert not any(k.endswith(".tmp") for k in _lake_state(s3))
+    assert not any(k.endswith(".tmp") for k in lake_state(s3))
     with capsys.disabled():
         print(f"\n[s3 round trip] run 1: listed {len(files) - 1}, read {len(read_first)}, skipped 0; "
               f"run 2: listed {len(files) - 1}, read {len(read_second)} (GetObject on the log bucket: "

@@ -1,0 +1,72 @@
+"""Lambda entry points (named in the contract): thin adapters from AWS events to the library.
+
+- ``ingest_sqs``: S3 object-created notifications delivered through SQS. Each SQS record carries one S3 event
+  whose records name objects (bucket, key, ETag); all the batch's objects are ingested with the same code as
+  ``site-stats ingest`` (``stats_lib.ingest.ingest``), into the warehouse and database of the function's
+  environment (``SITE_STATS_WAREHOUSE``, ``SITE_STATS_DATABASE``, through ``Settings``). Objects are skipped by
+  their (bucket, key, ETag) ledger key, so a redelivered message changes nothing. Only the SQS records whose
+  objects failed are returned in ``batchItemFailures`` (the event source mapping must enable
+  ``ReportBatchItemFailures``), so SQS retries those alone and moves them to the dead-letter queue after the
+  queue's ``maxReceiveCount``.
+- ``collector``: the beacon collector behind a Lambda Function URL (``stats_lib.collector.lambda_app``).
+- ``cleanup``: the daily schedule: deletes the salts of days past the retention window.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..config import Settings
+
+
+def ingest_sqs(event: dict[str, Any], context: Any = None) -> dict[str, list[dict[str, str]]]:
+    from ..ingest import ingest
+    from ..sources.s3_objects import notified_object
+
+    settings = Settings.from_env(progress=False)
+    failed: list[str] = []
+    wanted: dict[str, list] = {}  # SQS message id -> the objects its S3 event names
+    for record in event.get("Records", []):
+        message_id = record["messageId"]
+        try:
+            body = json.loads(record["body"])
+            wanted[message_id] = [notified_object(r) for r in body.get("Records", [])  # s3:TestEvent has none
+                                  if str(r.get("eventName", "")).startswith("ObjectCreated")]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            _log({"message": message_id, "error": f"not an S3 event notification: {exc!r}"[:300]})
+            failed.append(message_id)
+    objects = [obj for objs in wanted.values() for obj in objs]
+    if objects:
+        summary = ingest([], objects=objects, settings=settings, progress=False)
+        broken = {f.path: f.error for f in summary.files if f.status == "failed"}
+        for message_id, objs in wanted.items():
+            if any(obj.uri in broken for obj in objs):
+                failed.append(message_id)
+        _log({"objects": len(objects), "ingested": summary.count("ingested"),
+              "already_ingested": summary.count("already ingested"), "failed": sorted(broken.values()),
+              "events": summary.events, "rejected": summary.rejected})
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+
+
+def collector(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """The collector's Lambda Function URL handler (built in ``stats_lib.collector.lambda_app``)."""
+    from ..collector.lambda_app import handler
+
+    return handler(event, context)
+
+
+def cleanup(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
+    """Delete the salts of days past the retention window (``SITE_STATS_SALT_RETENTION_DAYS``)."""
+    from ..warehouse.s3 import S3Warehouse
+
+    settings = Settings.from_env(progress=False)
+    removed = S3Warehouse(settings).salt_store().purge()
+    _log({"salts_deleted": removed})
+    return {"salts_deleted": removed}
+
+
+def _log(fields: dict[str, Any]) -> None:
+    """One JSON line for CloudWatch Logs (no client IP is ever in it: only counts, URIs and reasons)."""
+    print(json.dumps(fields, sort_keys=True), file=sys.stdout, flush=True)
