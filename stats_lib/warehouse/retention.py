@@ -94,6 +94,17 @@ class ErasureRules:
             mask = pc.or_(mask, pc.fill_null(pc.match_like(paths, pattern), False))
         return mask
 
+    def apply(self, table: pa.Table, days: pa.Array) -> tuple[pa.Table, pa.Array, int]:
+        """For enriched StoredEvent rows (the collector): (the rows kept, their UTC days, how many were erased)."""
+        if self.empty or table.num_rows == 0:
+            return table, days, 0
+        erase = self.matches(table["site"], table["path"], days)
+        n = pc.sum(pc.cast(erase, pa.int64())).as_py() or 0
+        if not n:
+            return table, days, 0
+        keep = pc.invert(erase)
+        return table.filter(keep), days.filter(keep), n
+
     def filter(self, raw: pa.Table, sites: Callable[[], pa.Array]) -> tuple[pa.Table, int]:
         """(the rows of a parsed batch the rules keep, how many they erase); ``sites``: the batch's sites, as
         enrichment will set them (asked for only when a site rule exists). Applied before enrichment, so erased
