@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import secrets
 import threading
 from collections import Counter
 from pathlib import Path
@@ -43,8 +44,11 @@ class LocalSink:
         self._sealed: queue.Queue[Path | None] = queue.Queue()
         self.wal = WriteAheadLog(settings.wal_dir, max_events=settings.collector_flush_events,
                                  max_seconds=settings.collector_flush_seconds, on_sealed=self._sealed.put)
-        self.commit = GroupCommit(self._write)
+        self.commit = GroupCommit(self._prepare, self._write)
+        self.source_file = _process_name()  # the events' source_file; line numbers count this process's events
+        self._next_line = 1
         self.accepted = 0
+        self.batches = 0  # group commits (WAL writes + fsyncs)
         self.dropped: Counter = Counter()  # reason -> events answered 202 and not stored (bots)
         self.flushed_segments = 0
         self.error: str | None = None  # the last flush failure, shown by /health
@@ -54,6 +58,7 @@ class LocalSink:
     # -- life cycle ---------------------------------------------------------------------------------------
     def start(self) -> None:
         """Move what a previous process left in the WAL into the warehouse, then start the flusher."""
+        self.enricher.warm_up()
         for path in self.wal.leftovers():
             self.flush_segment(path)
         self._thread = threading.Thread(target=self._flusher, name="wal-flusher", daemon=True)
@@ -74,7 +79,7 @@ class LocalSink:
 
     def counters(self) -> dict:
         """What /health shows: events stored, dropped by reason, segments moved, the last flush error."""
-        return {"accepted": self.accepted, "dropped": dict(self.dropped.most_common()),
+        return {"accepted": self.accepted, "batches": self.batches, "dropped": dict(self.dropped.most_common()),
                 "segments_flushed": self.flushed_segments, "error": self.error}
 
     # -- accepting ----------------------------------------------------------------------------------------
@@ -82,21 +87,23 @@ class LocalSink:
         """Return once ``row`` (a RAW row, see ``store.raw_row``) is durable in the WAL."""
         await self.commit.submit(row)
 
-    def _write(self, rows: list[dict]) -> None:
-        """On the writer thread: enrich the batch, append it to the WAL (fsynced), count it."""
+    def _prepare(self, rows: list[dict]) -> tuple[EnrichedBatch, bytes]:
+        """On the prepare thread: enrich the batch (no raw IP goes further) and encode its WAL line."""
         today = dt.datetime.now(dt.timezone.utc).date()
         if today != self._salt_day:
             self.enricher.purge_salts()  # a long-running collector deletes expired salts like an ingest does
             self._salt_day = today
-        batches: list[EnrichedBatch] = []
+        batch = self.enricher.enrich(rows, self.source_file, self._next_line)
+        self._next_line += len(rows)
+        return batch, batch.to_json()
 
-        def encode(segment: str, first_line: int) -> bytes:
-            batches.append(self.enricher.enrich(rows, segment, first_line))
-            return batches[-1].to_json()
-
-        self.wal.append(encode, len(rows))
-        self.accepted += batches[0].events.num_rows
-        self.dropped.update(d["reason"] for d in batches[0].dropped)
+    def _write(self, prepared: tuple[EnrichedBatch, bytes]) -> None:
+        """On the writer thread: append the line to the WAL (fsynced), then count the batch."""
+        batch, data = prepared
+        self.wal.append(data, batch.events.num_rows + len(batch.dropped))
+        self.batches += 1
+        self.accepted += batch.events.num_rows
+        self.dropped.update(d["reason"] for d in batch.dropped)
 
     # -- flushing ------------------------------------------------------------------------------------------
     def _flusher(self) -> None:
@@ -134,6 +141,11 @@ class LocalSink:
         path.unlink()
         self.flushed_segments += 1
         return entry
+
+
+def _process_name() -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"collector-{stamp}-{secrets.token_hex(4)}"
 
 
 def commit(house: LocalWarehouse, name: str, events: pa.Table, dropped: list[dict], source: str) -> dict:

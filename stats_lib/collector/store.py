@@ -100,6 +100,14 @@ class Enricher:
         ]
         return EnrichedBatch(stored.filter(pc.invert(is_bot)) if dropped else stored, dropped)
 
+    def warm_up(self) -> None:
+        """Build the lazily made tables (bot patterns, user-agent parser) now, not on the first request: enrich
+        one made-up event and throw the result away (nothing is written; its salt is the day's own)."""
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        self.enrich([raw_row(ts=now, client_ip="192.0.2.1", site="example.com", path="/", query="utm_source=x",
+                             referrer="https://www.google.com/", user_agent="Mozilla/5.0 (X11; Linux x86_64)",
+                             name="pageview", props={}, protocol="https")], "warm-up")
+
     def purge_salts(self) -> None:
         self.salts.purge()
 

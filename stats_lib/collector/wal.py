@@ -67,11 +67,11 @@ class WriteAheadLog:
         current = self._current.path if self._current else None
         return sorted(p for p in self.folder.glob(f"*{SUFFIX}") if p != current)
 
-    def append(self, encode: Callable[[str, int], bytes], count: int) -> None:
-        """Write ``encode(segment name, first line number)`` (``count`` events) durably, then seal if due."""
+    def append(self, data: bytes, count: int) -> None:
+        """Write ``data`` (``count`` events) durably, then seal the segment if it is full."""
         with self._lock:
             segment = self._current or self._open()
-            segment.write(encode(segment.name, segment.events + 1))
+            segment.write(data)
             segment.events += count
             if segment.events >= self.max_events:
                 self._seal()
@@ -115,13 +115,19 @@ def read_segment(path: Path) -> Iterator[bytes]:
 
 
 class GroupCommit:
-    """Calls ``write(items)`` on one thread for batches of concurrent ``submit``s; each ``submit`` returns once its
-    batch is written (or raises the batch's error)."""
+    """Batches of concurrent ``submit``s through two stages on their own threads: ``prepare(items)`` (enrich and
+    encode) and ``write(prepared)`` (append and fsync), pipelined so the next batch is prepared while the last
+    one is being fsynced; writes keep the order of their batches. Each ``submit`` returns once its batch is
+    written, or raises the batch's error."""
 
-    def __init__(self, write: Callable[[list], None]) -> None:
+    def __init__(self, prepare: Callable[[list], object], write: Callable[[object], None], *,
+                 max_in_flight: int = 2) -> None:
+        self._prepare = prepare
         self._write = write
+        self._max_in_flight = max_in_flight
         self._pending: list[tuple[object, asyncio.Future]] = []
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="wal-writer")
+        self._preparer = ThreadPoolExecutor(1, thread_name_prefix="wal-prepare")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="wal-writer")
         self._task: asyncio.Task | None = None
 
     async def submit(self, item: object) -> None:
@@ -134,22 +140,31 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._pending:
+        in_flight: set[asyncio.Future] = set()
+        while self._pending or in_flight:
+            if not self._pending or len(in_flight) >= self._max_in_flight:
+                _, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                continue
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                await loop.run_in_executor(self._executor, self._write, [item for item, _ in batch])
-            except Exception as exc:  # the whole batch failed: every request of it is answered with the error
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-            else:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
-
-    def run(self, fn: Callable[[], object]) -> "asyncio.Future":
-        """Run ``fn`` on the writer thread (after the writes queued before it)."""
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn)
+                prepared = await loop.run_in_executor(self._preparer, self._prepare, [item for item, _ in batch])
+            except Exception as exc:
+                _settle(batch, exc)
+                continue
+            written = loop.run_in_executor(self._writer, self._write, prepared)
+            written.add_done_callback(lambda done, batch=batch: _settle(batch, done.exception()))
+            in_flight.add(written)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._preparer.shutdown(wait=True)
+        self._writer.shutdown(wait=True)
+
+
+def _settle(batch: list[tuple[object, asyncio.Future]], error: BaseException | None) -> None:
+    for _, future in batch:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
