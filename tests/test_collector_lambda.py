@@ -137,3 +137,21 @@ def test_the_tracker_and_health_are_served_by_the_function_url(lake):
     assert script["statusCode"] == 200 and script["headers"]["content-type"].startswith("application/javascript")
     health = handler(function_url_event("", source_ip="81.2.69.142", path="/health", method="GET"), None)
     assert health["statusCode"] == 200 and json.loads(health["body"])["status"] == "ok"
+
+
+def test_the_template_wires_the_collector_to_firehose_and_the_schedule():
+    import importlib
+
+    from test_deploy import _template
+
+    resources = _template()["Resources"]
+    function = resources["CollectorFunction"]["Properties"]
+    assert function["Handler"] == "stats_lib.aws.handlers.collector"
+    assert resources["CollectorFunctionUrl"]["Properties"]["AuthType"] == "NONE"
+    stream = resources["CollectorDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    deliveries = resources["CollectorDeliveriesFunction"]["Properties"]
+    assert deliveries["Environment"]["Variables"]["SITE_STATS_COLLECTOR_DELIVERIES"].endswith(
+        stream["Prefix"].rstrip("/"))  # the converter reads where Firehose delivers
+    for handler in (function["Handler"], deliveries["Handler"]):
+        module, name = handler.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), name))
