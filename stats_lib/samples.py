@@ -201,7 +201,7 @@ class _Generator:
         path = self.page()
         roll = r.random()
         if roll < 0.05:
-            path, status, ctype = path.rstrip("/") + "-old", 404, "text/html"
+            path, status, ctype = "/old" + (path if path != "/" else "/home"), 404, "text/html"  # a moved page
         elif roll < 0.15:
             status, ctype = 304, None  # a revalidation: no body, no content type recorded
         elif roll < 0.17:

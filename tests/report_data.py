@@ -115,6 +115,7 @@ def built() -> dict:
     root = Path(tempfile.mkdtemp(prefix="site-stats-report-"))
     settings = Settings.from_env(warehouse=str(root / "warehouse"), geoip_db=geoip_test_db(), progress=False)
     summary = ingest([str(write_log(root / "logs"))], settings=settings, progress=False)
-    index = render_report(start=PERIOD[0], end=PERIOD[1], site=SITE, out=root / "out", tz="Europe/Berlin",
-                          settings=settings, engine="duckdb")
+    whole = render_report(start=PERIOD[0], end=PERIOD[1], site=SITE, out=root / "out", tz="Europe/Berlin",
+                          settings=settings, engine="duckdb", single=True)
+    index = whole.parent / "index.html"
     return {"root": root, "settings": settings, "index": index, "out": root / "out", "summary": summary}

@@ -15,7 +15,7 @@ from stats_lib.reports import html as rhtml
 from stats_lib.reports import maps, metrics
 
 PAGES = ["01-overview", "02-pages", "03-acquisition", "04-audience", "05-geography", "06-technical",
-         "07-data-quality"]
+         "07-data-quality", "08-funnel"]
 
 
 @pytest.fixture(scope="module")
@@ -180,10 +180,10 @@ def test_previous_period_has_the_same_length():
     assert metrics.previous_period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))[0] == dt.date(2026, 1, 29)
 
 
-def test_report_cli_rejects_a_bad_time_zone(tmp_path):
+def test_report_cli_rejects_a_bad_time_zone(report, tmp_path):
     from conftest import run_cli
 
-    proc = run_cli("report", "--warehouse", str(tmp_path / "wh"), "--tz", "Mars/Olympus", "--out", str(tmp_path / "o"),
-                   check=False)
+    proc = run_cli("report", "--warehouse", report["settings"].warehouse, "--tz", "Mars/Olympus",
+                   "--out", str(tmp_path / "o"), check=False)
     assert proc.returncode == 2
     assert "time zone" in proc.stderr and "Traceback" not in proc.stderr

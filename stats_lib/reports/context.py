@@ -114,7 +114,8 @@ class Report:
         a, b = self.previous
         return f"{a.isoformat()} to {b.isoformat()}"
 
-    def query(self, name: str, *, period: str = "current", optional: bool = False) -> pd.DataFrame | None:
+    def query(self, name: str, *, period: str = "current", optional: bool = False,
+              **params: object) -> pd.DataFrame | None:
         """Run ``queries/NAME.sql`` for this report's period (or ``period="previous"``) and site.
 
         ``optional=True`` returns None instead of failing when the query does not exist in this installation
@@ -127,7 +128,7 @@ class Report:
             if local_only and self.engine != "duckdb":
                 return None
         start, end = (self.start, self.end) if period == "current" else self.previous
-        return numeric(run_query(name, start, end, self.site, engine=self.engine, settings=self.settings))
+        return numeric(run_query(name, start, end, self.site, engine=self.engine, settings=self.settings, **params))
 
     # -- page furniture --------------------------------------------------------------------------------
     def header(self) -> html.Html:
@@ -136,6 +137,14 @@ class Report:
 
     def footer(self, *, geo: bool = False) -> html.Html:
         return html.definitions(geo=geo)
+
+    # -- figures several pages show ----------------------------------------------------------------------
+    def kpis(self, current: pd.DataFrame | None = None) -> html.Html:
+        """The period's KPI tiles against the previous period (or "no data before START" when it has none)."""
+        current = self.query("daily") if current is None else current
+        previous = self.query("daily", period="previous")
+        return html.kpi_tiles(metrics.period_totals(current), metrics.period_totals(previous),
+                              previous_label=self.previous_label, since=self.start)
 
 
 def _find_warehouse(warehouse: str | None) -> str | None:

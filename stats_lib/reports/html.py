@@ -7,12 +7,18 @@ Jupyter displays as HTML.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import html as _html
+import io
 import math
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from urllib.parse import quote
 
 import pandas as pd
+
+from ..display import csv_cell, safe_text
 
 DBIP_ATTRIBUTION = "IP geolocation by DB-IP (CC BY 4.0)"
 
@@ -45,7 +51,8 @@ class Html(str):
 
 
 def esc(value: object) -> str:
-    """Text for HTML: missing values as an en dash, everything else escaped (quotes included)."""
+    """Text for HTML: missing values as an en dash, control and bidi characters shown as visible escapes
+    (``display.safe_text``), everything else escaped (quotes included)."""
     if value is None or value is pd.NaT:
         return "–"
     if isinstance(value, float) and math.isnan(value):
@@ -55,7 +62,7 @@ def esc(value: object) -> str:
             return "–"
     except (TypeError, ValueError):
         pass
-    return _html.escape(str(value), quote=True)
+    return _html.escape(safe_text(str(value)), quote=True)
 
 
 # -- number formats ---------------------------------------------------------------------------------------
@@ -124,8 +131,103 @@ def _auto_format(series: pd.Series) -> Callable[[object], str]:
     return esc
 
 
+# Column headers people read; other names get their words capitalised, with the usual acronyms.
+LABELS: dict[str, str] = {
+    "utm_source": "Source", "utm_medium": "Medium", "utm_campaign": "Campaign", "utm_term": "Term",
+    "utm_content": "Content", "p50_ms": "Median time (ms)", "p95_ms": "95th percentile (ms)",
+    "cache_hit_ratio": "Cache hit ratio", "avg_visit_duration": "Visit duration", "bot_hits": "Bot hits",
+    "bot_bytes": "Bot bytes", "bytes_sent": "Bytes sent", "status_class": "Status class",
+    "referrer_host": "Referrer", "referrer_source": "Source", "referrer_page": "Referring page",
+    "landing_page": "Landing page", "first_day": "First day", "last_day": "Last day", "ingested_at": "Ingested at",
+    "peak_day_visitors": "Most visitors on one day", "edge_city": "Edge location", "top_referrer": "Top referrer",
+}
+_ACRONYMS = {"utm": "UTM", "url": "URL", "ip": "IP", "os": "OS", "ua": "user agent", "ms": "(ms)", "id": "ID",
+             "http": "HTTP", "cdn": "CDN"}
+# What a status code means, for the codes a report shows most; others get Python's HTTPStatus phrase.
+STATUS_MEANINGS: dict[int, str] = {
+    0: "no response: the client went away (or the connection failed) before one was sent",
+    200: "OK", 206: "partial content (a range of a file)", 301: "moved permanently (redirect)",
+    302: "found (temporary redirect)", 304: "not modified: the browser's cached copy is still good",
+    403: "forbidden", 404: "not found", 499: "the client closed the connection first",
+}
+MAX_CELL = 32  # characters of a text cell shown; the full value is its tooltip (and in the CSV)
+MAX_CSV_ROWS = 10_000
+_SHARE_OF = ("visitors", "pageviews", "hits")
+_DATE_NAMES = ("day", "date", "first_day", "last_day", "ingested_at", "hour", "started_at")
+
+
 def _label(column: str) -> str:
-    return column.replace("_", " ").capitalize()
+    if column in LABELS:
+        return LABELS[column]
+    words = [_ACRONYMS.get(w, w) for w in column.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def status_meaning(code: object) -> str:
+    """Plain words for an HTTP status code (0: the client went away before a response)."""
+    try:
+        number = int(code)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return "–"
+    if number in STATUS_MEANINGS:
+        return STATUS_MEANINGS[number]
+    try:
+        return HTTPStatus(number).phrase.lower()
+    except ValueError:
+        return "non-standard code"
+
+
+def shorten(text: str, limit: int = MAX_CELL) -> str:
+    """``text`` cut in the middle to ``limit`` characters (start and end kept, joined by '…')."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
+def csv_href(frame: pd.DataFrame) -> str:
+    """A data: URI holding ``frame`` as CSV (UTF-8), every text cell formula-guarded and neutralised."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([csv_cell(str(c)) for c in frame.columns])
+    for row in frame.head(MAX_CSV_ROWS).itertuples(index=False, name=None):
+        writer.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else csv_cell(v) for v in row])
+    return "data:text/csv;charset=utf-8," + quote(buf.getvalue(), safe="")
+
+
+def _text_cell(value: str) -> str:
+    """A text cell's HTML: words longer than ``MAX_CELL`` shortened (the full value is the tooltip), and every
+    word kept on one line (browsers would otherwise break '/blog/first-post' after its hyphen)."""
+    words = value.split()
+    long = any(len(w) > MAX_CELL for w in words) or len(value) > 3 * MAX_CELL
+    shown = [shorten(w) for w in words] if long else words
+    if len(value) > 3 * MAX_CELL:
+        shown = shorten(" ".join(shown), 3 * MAX_CELL).split()
+    body = " ".join(f'<span class="w">{esc(w)}</span>' if any(ch in w for ch in "-/?&=.") else esc(w) for w in shown)
+    return f'<span title="{esc(value)}">{body}</span>' if long else body
+
+
+def _is_date_column(name: str, series: pd.Series) -> bool:
+    return name in _DATE_NAMES or pd.api.types.is_datetime64_any_dtype(series)
+
+
+def _with_extras(frame: pd.DataFrame, share: str | None) -> tuple[pd.DataFrame, str | None]:
+    """The frame with a 'meaning' column beside 'status' and a share-of-total column when it lists things."""
+    frame = frame.copy()
+    if "status" in frame.columns and "meaning" not in frame.columns:
+        frame.insert(list(frame.columns).index("status") + 1, "meaning", [status_meaning(v) for v in frame["status"]])
+    first = frame.columns[0]
+    if share is None and not _is_date_column(str(first), frame[first]) and \
+            not pd.api.types.is_numeric_dtype(frame[first]):
+        share = next((c for c in _SHARE_OF if c in frame.columns), None)
+    if share and share in frame.columns and "share" not in frame.columns:
+        values = pd.to_numeric(frame[share], errors="coerce").fillna(0)
+        total = float(values.sum())
+        frame["share"] = values / total if total else 0.0
+    else:
+        share = None
+    return frame, share
 
 
 def table(
@@ -137,8 +239,12 @@ def table(
     max_rows: int = 50,
     empty: str = "No data for this period.",
     name: str | None = None,
+    share: str | None = None,
 ) -> Html:
-    """An escaped HTML table of ``frame`` (all columns, or ``columns`` {column: label}); numbers right-aligned.
+    """An escaped HTML table of ``frame`` (all columns, or ``columns`` {column: label}) with human headers,
+    numbers right-aligned and never wrapped, long text shortened (full value on hover), a share-of-total column
+    for lists (of ``share``, default the first of visitors/pageviews/hits), status codes explained, and a link
+    that downloads the whole table as CSV.
 
     ``frame=None`` means the query is not available here (see ``Report.query(optional=True)``)."""
     parts = ['<section class="block"' + (f' data-table="{esc(name)}"' if name else "") + ">"]
@@ -150,12 +256,21 @@ def table(
     if frame.empty:
         parts.append(f'<p class="note">{esc(empty)}</p></section>')
         return Html("".join(parts))
-    columns = dict(columns) if columns else {c: _label(str(c)) for c in frame.columns}
+    raw = frame
+    frame, share_of = _with_extras(frame, share)
+    if columns:
+        columns = dict(columns)
+        for extra in ("meaning", "share"):
+            if extra in frame.columns and extra not in columns:
+                columns[extra] = _label(extra) if extra != "share" else f"Share of {share_of}"
+    else:
+        columns = {c: (f"Share of {share_of}" if c == "share" else _label(str(c))) for c in frame.columns}
     formats = dict(formats or {})
     shown = frame.head(max_rows)
     fmts = {c: formats.get(c) or _auto_format(frame[c]) for c in columns}
     numeric = {c for c in columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
-    parts.append('<table class="data"><thead><tr>')
+    dates = {c for c in columns if _is_date_column(str(c), frame[c])}
+    parts.append('<div class="table-wrap"><table class="data"><thead><tr>')
     for c, label in columns.items():
         cls = ' class="num"' if c in numeric else ""
         parts.append(f'<th{cls} scope="col">{esc(label)}</th>')
@@ -164,15 +279,28 @@ def table(
         values = dict(zip(frame.columns, row))
         parts.append("<tr>")
         for c in columns:
-            text = fmts[c](values[c])
-            if fmts[c] is not esc and text != "–":  # formatted numbers and dates: escaped all the same
-                text = esc(text)
-            cls = ' class="num"' if c in numeric else ""
+            value = values[c]
+            cls = ' class="num"' if c in numeric else (' class="date"' if c in dates else "")
+            if c == "share":
+                pct = 0.0 if pd.isna(value) else float(value)
+                text = (f'<span class="bar" style="width:{max(1, round(40 * pct))}px"></span>{esc(fmt_pct(pct))}')
+                cls = ' class="share"'
+            elif fmts[c] is esc and isinstance(value, str):
+                text = _text_cell(value)
+            else:
+                text = fmts[c](value)
+                if fmts[c] is not esc and text != "–":  # formatted numbers and dates: escaped all the same
+                    text = esc(text)
             parts.append(f'<td{cls} data-col="{esc(c)}">{text}</td>')
         parts.append("</tr>")
-    parts.append("</tbody></table>")
+    parts.append("</tbody></table></div>")
+    tools = []
     if len(frame) > max_rows:
-        parts.append(f'<p class="note">Showing {max_rows:,} of {len(frame):,} rows.</p>')
+        tools.append(f"Showing {max_rows:,} of {len(frame):,} rows.")
+    filename = f"{name or 'table'}.csv"
+    tools.append(f'<a class="csv" download="{esc(filename)}" href="{csv_href(raw)}">Download CSV'
+                 + (f" (all {len(raw):,} rows)" if len(raw) > max_rows else "") + "</a>")
+    parts.append(f'<p class="table-tools note">{" ".join(tools)}</p>')
     parts.append("</section>")
     return Html("".join(parts))
 
@@ -214,23 +342,35 @@ KPI_TILES: tuple[tuple[str, str, Callable[[object], str], str, bool], ...] = (
 )
 
 
-def kpi_tiles(current: Mapping[str, float], previous: Mapping[str, float], *, previous_label: str = "") -> Html:
-    """KPI tiles from two ``metrics.period_totals`` dicts; each tile carries its exact value in data-value."""
+def kpi_tiles(current: Mapping[str, float], previous: Mapping[str, float], *, previous_label: str = "",
+              since: dt.date | None = None) -> Html:
+    """KPI tiles from two ``metrics.period_totals`` dicts; each tile carries its exact value in data-value.
+
+    When the previous period has no data at all (``previous["days"] == 0``) the tiles say so ("no data before
+    ``since``") instead of comparing with zeros."""
+    no_previous = not previous.get("days")
     parts = ['<section class="block kpis">']
     for key, label, fmt, kind, higher_better in KPI_TILES:
         cur, prev = current.get(key), previous.get(key)
-        text, direction = change_text(cur, prev, kind=kind)
-        good = "neutral" if direction == "flat" else ("good" if (direction == "up") == higher_better else "bad")
+        if no_previous:
+            change = (f'<div class="kpi-change neutral">no data before {esc(since.isoformat())}</div>' if since
+                      else '<div class="kpi-change neutral">no earlier data</div>')
+        else:
+            text, direction = change_text(cur, prev, kind=kind)
+            good = "neutral" if direction == "flat" else ("good" if (direction == "up") == higher_better else "bad")
+            change = (f'<div class="kpi-change {good}" title="{esc("previous period: " + fmt(prev))}">{esc(text)}'
+                      f'<span class="kpi-prev"> vs {esc(fmt(prev))}</span></div>')
         parts.append(
-            f'<div class="kpi" data-kpi="{esc(key)}" data-value="{esc(cur)}" data-previous="{esc(prev)}">'
+            f'<div class="kpi" data-kpi="{esc(key)}" data-value="{esc(cur)}" '
+            f'data-previous="{esc(None if no_previous else prev)}">'
             f'<div class="kpi-label">{esc(label)}</div>'
-            f'<div class="kpi-value">{esc(fmt(cur))}</div>'
-            f'<div class="kpi-change {good}" title="{esc("previous period: " + fmt(prev))}">{esc(text)}'
-            f'<span class="kpi-prev"> vs {esc(fmt(prev))}</span></div>'
-            "</div>"
+            f'<div class="kpi-value">{esc(fmt(cur))}</div>{change}</div>'
         )
     parts.append("</section>")
-    if previous_label:
+    if no_previous:
+        parts.append(f'<p class="note">No data before {esc(since.isoformat() if since else "this period")}: '
+                     "there is nothing to compare with.</p>")
+    elif previous_label:
         parts.append(f'<p class="note">Changes compare with the previous period, {esc(previous_label)}.</p>')
     return Html("".join(parts))
 

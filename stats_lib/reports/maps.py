@@ -26,7 +26,7 @@ from folium.map import Layer
 from folium.plugins import HeatMap
 from jinja2 import Template
 
-from . import csp
+from . import csp, land
 from .assets import ASSETS_DIR, copy_assets
 from .html import DBIP_ATTRIBUTION, Html, esc
 
@@ -158,21 +158,83 @@ var {{ this.get_name() }} = L.featureGroup();
         ]
 
 
-class _Graticule(MacroElement):
-    """Lines every 30 degrees, for orientation when no base map is loaded."""
+class _CountryLayer(Layer):
+    """Land and borders from the offline country polygons, each country shaded by its (k-anonymous) visitors;
+    tooltips are pre-escaped HTML strings passed as JSON."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
+    interactive: true,
+    style: function (f) { return {color: {{ this.border|tojson }}, weight: 0.7, fillColor: f.properties.fill,
+                                  fillOpacity: 1}; },
+    onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.label, {sticky: true}); }
+});
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, shades: land.Choropleth) -> None:
+        super().__init__(name="Visitors by country", overlay=True, control=True, show=True)
+        self._name = "CountryLayer"
+        self.border = land.BORDER
+        features = []
+        for country in land.countries():
+            value = shades.visitors.get(country.code)
+            label = f"<strong>{esc(country.name)}</strong>" + (f"<br>{value:,} visitors" if value is not None else "")
+            features.append({"type": "Feature", "geometry": country.geometry,
+                             "properties": {"fill": shades.shade(country.code) or land.LAND, "label": label}})
+        self.data = {"type": "FeatureCollection", "features": features}
+
+
+class _Legend(MacroElement):
+    """A legend in the map's corner: the country shades and the circle colours (labels escaped here)."""
 
     _template = Template(
         """
 {% macro script(this, kwargs) %}
 (function () {
-    var lines = [];
-    for (var lat = -60; lat <= 60; lat += 30) { lines.push([[lat, -540], [lat, 540]]); }
-    for (var lon = -540; lon <= 540; lon += 30) { lines.push([[-85, lon], [85, lon]]); }
-    L.polyline(lines, {color: "#94a3b8", weight: 0.6, interactive: false}).addTo({{ this._parent.get_name() }});
+    var legend = L.control({position: "bottomleft"});
+    legend.onAdd = function () {
+        var div = L.DomUtil.create("div", "legend");
+        div.innerHTML = {{ this.html|tojson }};
+        return div;
+    };
+    legend.addTo({{ this._parent.get_name() }});
 })();
 {% endmacro %}
 """
     )
+
+    def __init__(self, items: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self._name = "Legend"
+        rows = "".join(
+            f'<div><span class="{kind}" style="background:{colour}"></span>{esc(label)}</div>'
+            for label, colour, kind in items
+        )
+        self.html = f"<strong>Visitors</strong>{rows}"
+
+
+LEGEND_CSS = ("<style>.legend{background:#fff;padding:6px 9px;border:1px solid #cbd5e1;border-radius:6px;"
+              "font:12px/1.5 system-ui,sans-serif;color:#0f172a}.legend span{display:inline-block;width:12px;"
+              "height:12px;margin-right:6px;vertical-align:-2px;border:1px solid #94a3b8}.legend span.circle"
+              "{border-radius:50%;opacity:.75}.leaflet-container{background:" + land.SEA + " !important}</style>")
+
+
+def legend_items(vmap_cells: MapCells, edges: pd.DataFrame, shades: land.Choropleth) -> list[tuple[str, str, str]]:
+    """(label, colour, 'square' or 'circle') for the map's legend."""
+    items = [(label, colour, "square") for label, colour in shades.legend()]
+    kinds = set(vmap_cells.cells["kind"]) if not vmap_cells.cells.empty else set()
+    if "city" in kinds:
+        items.append(("a city (circle size: visitors)", CITY_COLOUR, "circle"))
+    if "country" in kinds:
+        items.append(("other places of a country, merged", COUNTRY_COLOUR, "circle"))
+    if not edges.empty:
+        items.append(("a CloudFront edge location", EDGE_COLOUR, "circle"))
+    return items
 
 
 class _Attribution(MacroElement):
@@ -197,6 +259,7 @@ class VisitorMap:
     edges: pd.DataFrame
     tiles: str | None = None
     img_sources: tuple[str, ...] = field(default_factory=tuple)
+    shades: land.Choropleth = field(default_factory=lambda: land.Choropleth({}, (DEFAULT_K,), DEFAULT_K))
 
     def note(self) -> str:
         text = self.cells.note()
@@ -233,12 +296,13 @@ def visitor_map(
     cells = k_anonymise(cities, k)
     edge = edge_cells(edges, k)
     m = folium.Map(location=[25, 10], zoom_start=2, min_zoom=1, tiles=None, control_scale=True,
+                   zoom_control=True,
                    world_copy_jump=True, prefer_canvas=False)
     m.default_js = [("leaflet", f"{ASSETS_DIR}/leaflet/leaflet.js")]
     m.default_css = [("leaflet_css", f"{ASSETS_DIR}/leaflet/leaflet.css")]
     img_sources: tuple[str, ...] = ()
-    if not tiles:
-        _Graticule().add_to(m)
+    shades = land.choropleth(cities, k)
+    _CountryLayer(shades).add_to(m)
     if tiles:
         folium.TileLayer(tiles, name="Base map", control=False).add_to(m)
         origin = _tile_origin(tiles)
@@ -255,12 +319,13 @@ def visitor_map(
         _CircleLayer(edge, "CloudFront edge locations", EDGE_COLOUR, show=cells.cells.empty).add_to(m)
     if geo_attribution:
         _Attribution(DBIP_ATTRIBUTION).add_to(m)
+    _Legend(legend_items(cells, edge, shades)).add_to(m)
     points = pd.concat([cells.cells, edge]) if not edge.empty else cells.cells
     if not points.empty:
         lat, lon = points["latitude"].astype(float), points["longitude"].astype(float)
         m.fit_bounds([[lat.min(), lon.min()], [lat.max(), lon.max()]], max_zoom=6, padding=(30, 30))
     folium.LayerControl(collapsed=False).add_to(m)
-    return VisitorMap(m, cells, edge, tiles, img_sources)
+    return VisitorMap(m, cells, edge, tiles, img_sources, shades)
 
 
 @dataclass
@@ -286,8 +351,59 @@ def save_map(vmap: VisitorMap, path: str | Path) -> MapFile:
     path.parent.mkdir(parents=True, exist_ok=True)
     copy_assets(path.parent)
     document = vmap.map.get_root().render()
-    title = "<title>Visitor map</title>"
+    title = "<title>Visitor map</title>" + LEGEND_CSS
     document = document.replace("<head>", "<head>\n    " + title, 1)
     document = csp.insert_meta(document, csp.map_policy(document, vmap.img_sources))
     path.write_text(document, encoding="utf-8")
     return MapFile(path, vmap.note())
+
+
+# -- the drawn map: the same land, shades and circles as an inline SVG (no script; fits the single-file report)
+_NORTH, _SOUTH = 84.0, -58.0  # latitudes shown (Antarctica left out)
+
+
+def _svg_path(geometry: dict, width: int, height: int) -> str:
+    polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    parts = []
+    for polygon in polygons:
+        for ring in polygon:
+            points = [((lon + 180) / 360 * width, (_NORTH - lat) / (_NORTH - _SOUTH) * height) for lon, lat in ring]
+            parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points) + "Z")
+    return "".join(parts)
+
+
+def _world_drawing(vmap: VisitorMap, width: int) -> str:
+    from .svg import Canvas
+
+    height = round(width * (_NORTH - _SOUTH) / 360)
+    c = Canvas(width, height, "Visitors by country and place")
+    c.add(f'<rect width="{width}" height="{height}" fill="{land.SEA}"/>')
+    for country in land.countries():
+        if country.code == "AQ":  # below the drawn latitudes
+            continue
+        value = vmap.shades.visitors.get(country.code)
+        tip = country.name + (f": {value:,} visitors" if value is not None else "")
+        c.add(f'<path d="{_svg_path(country.geometry, width, height)}" fill="{vmap.shades.shade(country.code) or land.LAND}" '
+              f'stroke="{land.BORDER}" stroke-width="0.5"><title>{esc(tip)}</title></path>')
+    cells = vmap.cells.cells
+    points = pd.concat([cells, vmap.edges]) if not vmap.edges.empty and cells.empty else cells
+    top = max([int(v) for v in points["visitors"]] or [1]) or 1
+    scale = 1.0 if width > 500 else 0.6
+    for r in points.itertuples(index=False):
+        x = (float(r.longitude) + 180) / 360 * width
+        y = (_NORTH - float(r.latitude)) / (_NORTH - _SOUTH) * height
+        colour = {"city": CITY_COLOUR, "country": COUNTRY_COLOUR}.get(r.kind, EDGE_COLOUR)
+        radius = scale * (3 + 14 * math.sqrt(max(int(r.visitors), 0) / top))
+        c.add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{colour}" fill-opacity="0.55" '
+              f'stroke="{colour}"><title>{esc(f"{r.place}: {int(r.visitors):,} visitors")}</title></circle>')
+    return c.svg("wide" if width > 500 else "narrow")
+
+
+def world_svg(vmap: VisitorMap):
+    """The map drawn as SVG with its legend: countries shaded by visitors, circles for places (k-anonymous)."""
+    from .charts import Chart
+    from .svg import NARROW, WIDE
+
+    legend = [(label, colour, False) for label, colour, _ in legend_items(vmap.cells, vmap.edges, vmap.shades)]
+    return Chart("Visitors by country and place", _world_drawing(vmap, WIDE), _world_drawing(vmap, NARROW), legend,
+                 vmap.note())

@@ -15,25 +15,37 @@ def _day(value) -> dt.date | None:
 
 
 def late_files(ledger: pd.DataFrame | None, retention_days: int = 2) -> pd.DataFrame:
-    """Files (rows of ``ingest_ledger``) ingested after the salt window of their first day had closed
-    (``retention_days`` days after that UTC day ended): source, first_day, last_day, ingested_at, days_late,
-    salt_missing_days (the days of the file whose salt was already gone, so their visitors got new ids)."""
+    """Files (rows of ``ingest_ledger``) that really arrived late: ingested after the salt window of a day they
+    hold had closed (``retention_days`` days after that UTC day ended) although that day had already been counted
+    from another file ingested within its window. By then the day's salt was deleted, so the late file's
+    visitors on it got new ids (``salt_missing_days``).
+
+    A day whose files all came after its window (a first import of old logs, or the demo's fixed week) is a
+    backfill, not late: its salt was created by that import and every visitor id of the day matches.
+    Columns: source, first_day, last_day, ingested_at, days_late, salt_missing_days."""
     columns = ["source", "first_day", "last_day", "ingested_at", "days_late", "salt_missing_days"]
     if ledger is None or ledger.empty:
         return pd.DataFrame(columns=columns)
-    rows = []
+    files = []
     for r in ledger.itertuples(index=False):
         first, last = _day(r.first_day), _day(r.last_day)
         if first is None or not r.ingested_at:
             continue
-        ingested = pd.Timestamp(str(r.ingested_at))
-        ingested_day = (ingested.tz_convert("UTC") if ingested.tzinfo else ingested).date()
-        closes = first + dt.timedelta(days=1 + retention_days)  # the first day the salt may be gone
-        if ingested_day < closes:
-            continue
-        last_missing = min(last or first, ingested_day - dt.timedelta(days=1 + retention_days))
-        missing = [(first + dt.timedelta(days=i)).isoformat() for i in range((last_missing - first).days + 1)]
-        rows.append((r.source, first, last, str(r.ingested_at), (ingested_day - closes).days + 1, ", ".join(missing)))
+        stamp = pd.Timestamp(str(r.ingested_at))
+        ingested_day = (stamp.tz_convert("UTC") if stamp.tzinfo else stamp).date()
+        days = [first + dt.timedelta(days=i) for i in range(((last or first) - first).days + 1)]
+        files.append((r, first, last, ingested_day, days))
+
+    def closes(day: dt.date) -> dt.date:  # the first day the salt of ``day`` may be gone
+        return day + dt.timedelta(days=1 + retention_days)
+
+    on_time: set[dt.date] = {d for *_, ingested, days in files for d in days if ingested < closes(d)}
+    rows = []
+    for r, first, last, ingested, days in files:
+        missing = [d for d in days if ingested >= closes(d) and d in on_time]
+        if missing:
+            rows.append((r.source, first, last, str(r.ingested_at), (ingested - closes(missing[0])).days + 1,
+                         ", ".join(d.isoformat() for d in missing)))
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -62,3 +74,15 @@ def rejects_summary(rejects: pd.DataFrame | None) -> pd.DataFrame:
         return pd.DataFrame(columns=["kind", "reason", "lines"])
     out = rejects.groupby(["kind", "reason"], as_index=False)["lines"].sum()
     return out.sort_values("lines", ascending=False, ignore_index=True)
+
+
+def ledger_view(ledger: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``ingest_ledger`` as people read it: the file's name (not its whole path), format, the line counts, the
+    days it covers and when it was ingested (to the minute)."""
+    if ledger is None or ledger.empty:
+        return ledger
+    view = ledger.copy()
+    view["source"] = [str(s).replace("\\", "/").rsplit("/", 1)[-1] for s in view["source"]]
+    view["ingested_at"] = [str(v)[:16].replace("T", " ") for v in view["ingested_at"]]
+    view = view.rename(columns={"source": "file"})
+    return view[["file", "format", "lines", "events", "rejected", "skipped", "first_day", "last_day", "ingested_at"]]

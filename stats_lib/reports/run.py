@@ -11,49 +11,41 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import re
+from importlib import resources
 from pathlib import Path
 
 import nbformat
+from markupsafe import Markup
 
 from ..config import REPO_ROOT, Settings
-from . import csp
+from . import csp, kernel, parameters
 from .assets import copy_assets
 from .context import check_tz, resolve_period
-from .html import DEFINITIONS, esc
+from .html import esc
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-KERNEL_NAME = "python3"
+KERNEL_NAME = kernel.KERNEL_NAME
 CELL_TIMEOUT = 600
+TEMPLATES = "templates"
 
-STYLE = """
-:root { color-scheme: light; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #0f172a; margin: 0;
-       background: #f8fafc; }
-nav.pages { background: #0f172a; padding: .6rem 1.2rem; display: flex; flex-wrap: wrap; gap: .9rem; }
-nav.pages a { color: #e2e8f0; text-decoration: none; }
-nav.pages a.current { color: #fff; font-weight: 600; border-bottom: 2px solid #38bdf8; }
-main { max-width: 1100px; margin: 0 auto; padding: 1rem 1.2rem 3rem; }
-h1 { font-size: 1.6rem; margin: .4rem 0; } h2 { font-size: 1.15rem; margin: 1.2rem 0 .4rem; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .8rem; color: #334155; margin: 0; }
-dl.meta dt { font-weight: 600; }
-dl.meta dd { margin: 0; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: .8rem; margin: 1rem 0; }
-.kpi { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: .7rem .9rem; }
-.kpi-label { color: #475569; font-size: .85rem; } .kpi-value { font-size: 1.6rem; font-weight: 650; }
-.kpi-change { font-size: .85rem; } .kpi-change.good { color: #15803d; } .kpi-change.bad { color: #b91c1c; }
-.kpi-change.neutral { color: #475569; } .kpi-prev { color: #64748b; }
-table.data { border-collapse: collapse; width: 100%; background: #fff; font-size: .9rem; }
-table.data th, table.data td { border-bottom: 1px solid #e2e8f0; padding: .3rem .5rem; text-align: left;
-       vertical-align: top; overflow-wrap: anywhere; }
-table.data th { background: #f1f5f9; } .num { text-align: right !important; font-variant-numeric: tabular-nums; }
-.note { color: #475569; } figure.chart { margin: .8rem 0; } figure.chart img { max-width: 100%; height: auto; }
-figure.chart figcaption { display: none; }
-footer.definitions { margin-top: 2.5rem; border-top: 1px solid #cbd5e1; color: #334155; font-size: .85rem; }
-footer.definitions dt { font-weight: 600; } footer.definitions dd { margin: 0 0 .4rem 0; }
-.attribution { font-weight: 600; }
-ul.index li { margin: .5rem 0; }
-"""
+
+def _template_text(name: str) -> str:
+    return resources.files(__package__).joinpath(TEMPLATES, name).read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=1)
+def _page_template():
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(_template_text("page.html"))
+
+
+def style() -> str:
+    """The pages' stylesheet (package data ``templates/style.css``)."""
+    return _template_text("style.css")
 
 
 class ReportError(RuntimeError):
@@ -70,23 +62,11 @@ def page_title(notebook: Path) -> str:
     return stem.replace("-", " ").replace("_", " ").capitalize()
 
 
-def _nav(pages: list[tuple[str, str]], current: str | None) -> str:
-    links = ['<a href="index.html"' + (' class="current"' if current == "index.html" else "") + ">Report</a>"]
-    for href, title in pages:
-        cls = ' class="current"' if href == current else ""
-        links.append(f'<a href="{esc(href)}"{cls}>{esc(title)}</a>')
-    return '<nav class="pages">' + "".join(links) + "</nav>"
-
-
-def page(title: str, body: str, nav: str) -> str:
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-        f"    {csp.meta(csp.PAGE_POLICY)}\n"
-        '    <meta charset="utf-8">\n    <meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '    <meta name="referrer" content="no-referrer">\n'
-        f"    <title>{esc(title)} · site-stats</title>\n    <style>{STYLE}</style>\n</head>\n<body>\n"
-        f"{nav}\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
+def page(title: str, body: str, pages: list[tuple[str, str]], current: str | None, *,
+         policy: str = csp.PAGE_POLICY, index_href: str = "index.html") -> str:
+    """One report page from the template: the CSP, the navigation and ``body`` (already-escaped HTML)."""
+    return _page_template().render(title=title, body=Markup(body), pages=pages, current=current, policy=policy,
+                                   style=Markup(style()), index_href=index_href)
 
 
 def notebook_body(nb: nbformat.NotebookNode) -> str:
@@ -104,6 +84,35 @@ def notebook_body(nb: nbformat.NotebookNode) -> str:
     return body
 
 
+def _execute(pm, path: Path, target: Path, params: dict, out: Path, kernel_name: str, ipc: dict) -> None:
+    try:
+        pm.execute_notebook(str(path), str(target), parameters=parameters.validate(params, path), cwd=str(out),
+                            kernel_name=kernel_name, progress_bar=False, log_output=False,
+                            execution_timeout=CELL_TIMEOUT, **ipc)
+    except pm.PapermillExecutionError as exc:
+        raise ReportError(f"report notebook {path.name} failed ({exc.ename}: {exc.evalue}); see {target}") from exc
+
+
+_MAP_FRAME = re.compile(r'<section class="block map">.*?</section>', re.S)
+
+
+def single_file(index_body: str, bodies: list[tuple[str, str, str]]) -> str:
+    """One self-contained page: the dashboard, then every page's body under its own anchor. Nothing is loaded
+    from anywhere (charts are inline SVG, CSV downloads are data: links); the interactive map, a page of its
+    own, is left out: the geography section keeps its drawn map."""
+    anchors = [(f"#{href.removesuffix('.html')}", title) for href, title, _ in bodies]
+    body = index_body
+    for href, _ in anchors:
+        body = body.replace(f'href="{href[1:]}.html"', f'href="{href}"')
+    sections = []
+    for (href, title, text), (anchor, _) in zip(bodies, anchors):
+        text = _MAP_FRAME.sub('<p class="note">The interactive map is a page of the full report '
+                              "(site-stats report without --single-file).</p>", text)
+        sections.append(f'<section class="page" id="{esc(anchor[1:])}">{text}</section>')
+    return page("Report", body + "".join(sections), anchors, "#top", index_href="#top").replace(
+        "<main>", '<main id="top">', 1)
+
+
 def render_report(
     *,
     start: dt.date | None = None,
@@ -115,9 +124,14 @@ def render_report(
     engine: str | None = None,
     k: int = 5,
     notebook_paths: list[Path] | None = None,
+    single: bool = False,
 ) -> Path:
-    """Execute the report notebooks for the period into ``out`` and write the HTML pages; return index.html."""
+    """Execute the report notebooks for the period into ``out`` and write the HTML pages; return index.html
+    (``single=True``: also ``report.html``, the whole report in one self-contained file, and return that)."""
     import papermill as pm
+
+    from .context import Report
+    from .dashboard import index_body
 
     settings = settings or Settings.from_env()
     engine = engine or settings.engine
@@ -137,49 +151,22 @@ def render_report(
         "engine": engine, "tz": tz, "out": str(out), "k": int(k),
     }
     pages = [(f"{p.stem}.html", page_title(p)) for p in paths]
-    for path, (href, title) in zip(paths, pages):
-        target = executed_dir / path.name
-        try:
-            pm.execute_notebook(str(path), str(target), parameters=params, cwd=str(out), kernel_name=KERNEL_NAME,
-                                progress_bar=False, log_output=False, execution_timeout=CELL_TIMEOUT)
-        except pm.PapermillExecutionError as exc:
-            raise ReportError(f"report notebook {path.name} failed ({exc.ename}: {exc.evalue}); "
-                              f"see {target}") from exc
-        nb = nbformat.read(target, as_version=4)
-        (out / href).write_text(page(title, notebook_body(nb), _nav(pages, href)), encoding="utf-8")
-    generated = dt.datetime.now(dt.timezone.utc)
+    kernel_name = kernel.ensure_kernel()
+    bodies = []
+    with kernel.ipc_kernels() as ipc:
+        for path, (href, title) in zip(paths, pages):
+            target = executed_dir / path.name
+            _execute(pm, path, target, params, out, kernel_name, ipc)
+            body = notebook_body(nbformat.read(target, as_version=4))
+            bodies.append((href, title, body))
+            (out / href).write_text(page(title, body, pages, href), encoding="utf-8")
+    report = Report(title="site-stats report", start=start, end=end, site=site, tz=tz, engine=engine,
+                    settings=settings, out=out)
+    dashboard = index_body(report, pages)
     index = out / "index.html"
-    index.write_text(page("Report", _index_body(pages, start, end, site, tz, generated, engine), _nav(pages, "index.html")),
-                     encoding="utf-8")
+    index.write_text(page("Report", dashboard, pages, "index.html"), encoding="utf-8")
+    if single:
+        whole = out / "report.html"
+        whole.write_text(single_file(dashboard, bodies), encoding="utf-8")
+        return whole
     return index
-
-
-_DESCRIPTIONS = {
-    "Overview": "visitors, pageviews, sessions, bounce rate and visit duration against the previous period; "
-                "daily and hourly patterns",
-    "Pages": "top pages, entry and exit pages, pages not found and where their visitors came from",
-    "Acquisition": "channels, referrer sources and drill-down, UTM campaigns",
-    "Audience": "browsers, operating systems, devices",
-    "Geography": "a map of visitors by place and CloudFront edge location, countries",
-    "Technical": "status codes, bandwidth, CloudFront cache hit ratio and latency, bots",
-    "Data quality": "lines ingested and rejected, late files, missing salts, what each source saw",
-}
-
-
-def _index_body(pages, start, end, site, tz, generated, engine) -> str:
-    from .html import header
-
-    items = "".join(
-        f'<li><a href="{esc(href)}">{esc(title)}</a>'
-        + (f" — {esc(_DESCRIPTIONS[title])}" if title in _DESCRIPTIONS else "")
-        + "</li>"
-        for href, title in pages
-    )
-    defs = "".join(f"<dt>{esc(t)}</dt><dd>{esc(d)}</dd>" for t, d in DEFINITIONS)
-    return (
-        header("site-stats report", start=start, end=end, site=site, tz=tz, generated=generated, engine=engine)
-        + f'<ul class="index">{items}</ul>'
-        + '<p class="note">The executed notebooks in <code>notebooks/</code> beside this page are the record of '
-          "this run.</p>"
-        + f'<footer class="definitions"><h2>Metric definitions</h2><dl>{defs}</dl></footer>'
-    )
