@@ -146,9 +146,11 @@ def _cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from .reports.context import check_tz
     from .reports.run import render_report
 
     _check_period(args)
+    check_tz(args.tz)  # every argument is checked before the warehouse is looked at
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file", "give a folder for the report (it is created when missing)")
