@@ -187,3 +187,21 @@ def test_report_cli_rejects_a_bad_time_zone(report, tmp_path):
                    "--out", str(tmp_path / "o"), check=False)
     assert proc.returncode == 2
     assert "time zone" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_single_file_report_runs_without_kernel_warnings(report, tmp_path):
+    """`site-stats report --single-file` as a user runs it: one self-contained report.html, and nothing on
+    stderr from the kernels (no IPKernelApp warnings, no TqdmWarning)."""
+    from conftest import run_cli
+
+    start, end = report_data.PERIOD
+    out = tmp_path / "out"
+    proc = run_cli("report", "--warehouse", report["settings"].warehouse, "--start", start.isoformat(),
+                   "--end", end.isoformat(), "--site", report_data.SITE, "--out", str(out), "--single-file")
+    assert "IPKernelApp" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    whole = out / "report.html"
+    assert proc.stdout.strip() == f"report: {whole}"
+    text = whole.read_text(encoding="utf-8")
+    assert not re.search(r'(src|href)="(?!data:|#)', text), "report.html refers to another file"
+    assert text.count('<section class="page"') == len(list((report["out"] / "notebooks").glob("*.ipynb")))
+    assert "no data before" not in text  # this period has a previous one

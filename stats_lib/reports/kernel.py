@@ -48,4 +48,6 @@ def ipc_kernels() -> Iterator[dict]:
 
     with tempfile.TemporaryDirectory(prefix="site-stats-kernel-") as folder:
         config = Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
-        yield {"config": config}
+        # "immediate": the executed notebook is complete when the last cell ends; a graceful shutdown over IPC
+        # can race the kernel's own exit and make it log a KeyboardInterrupt.
+        yield {"config": config, "shutdown_kernel": "immediate"}
