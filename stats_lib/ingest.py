@@ -51,6 +51,8 @@ class FileResult:
     events: int = 0
     rejected: int = 0
     skipped: int = 0
+    headers: int = 0  # header and comment lines
+    blank: int = 0  # lines = events + rejected + skipped + headers + blank
     reasons: Counter = field(default_factory=Counter)
     error: str | None = None
     erased: int = 0  # events dropped by the erasure rules of prune/forget
@@ -87,6 +89,14 @@ class IngestSummary:
         return sum(f.skipped for f in self.files)
 
     @property
+    def headers(self) -> int:
+        return sum(f.headers for f in self.files)
+
+    @property
+    def blank(self) -> int:
+        return sum(f.blank for f in self.files)
+
+    @property
     def reasons(self) -> Counter:
         total: Counter = Counter()
         for f in self.files:
@@ -101,6 +111,8 @@ class IngestSummary:
             f"events written: {self.events}",
             f"lines rejected: {self.rejected}",
             f"lines skipped: {self.skipped}",
+            f"header lines: {self.headers}",
+            f"blank lines: {self.blank}",
         ]
         lines = ["; ".join(parts)]
         for reason, n in self.reasons.most_common():
@@ -316,11 +328,13 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
     result.lines = reader.lines
     result.events = sum(w.rows for w in writers.values())
     result.rejected, result.skipped = reader.rejected, reader.skipped
+    result.headers, result.blank = reader.headers, reader.blank
     result.reasons = reader.reasons
-    if reader.read_error and result.events == 0 and result.lines == 0:
+    if reader.read_error and result.events == 0 and result.lines <= 1:  # nothing readable before the damage
         result.status, result.error = "failed", f"{source}: {reader.read_error}"
     elif reader.read_error:  # the lines before the damage are kept; the file is named and the run exits 1
-        result.damage = f"{source}: {reader.read_error}"
+        read = result.lines - 1  # the unreadable rest is the last line, rejected
+        result.damage = f"{source}: unreadable after line {read} ({reader.read_error}); the {read} lines before were read"
     house.record_source(
         key,
         {

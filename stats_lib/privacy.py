@@ -20,9 +20,12 @@ from ._arrow import flat
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 DOTTED_QUAD = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"  # a plain IPv4 address, as inet_pton accepts it
-_IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])"
+# Masking is by token, not by context: an address is found wherever it stands, glued to letters, digits, '_',
+# '.' or ':' (a CloudFront line whose tab became '_'), so no lookaround guards the patterns. What they catch
+# beyond addresses (a version number, a MAC address, a C++ '::') is masked too: masking too much is the safe error.
+_IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
 # IPv6: at least two colons with hex groups; covers compressed forms and embedded IPv4 tails.
-_IPV6 = r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?![\w:.])"
+_IPV6 = r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?"
 _IP_RE = re.compile(f"{_IPV4}|{_IPV6}")
 _MAX_LINE = 2000
 _CLOCK = re.compile(r"(?:\d{4}:)?[0-2]?\d:[0-5]\d(?::[0-5]\d(?:\.\d+)?)?")

@@ -85,9 +85,7 @@ def _strip(value: str) -> str:
 
 def parse(reader: LineReader) -> Iterator[pa.Table]:
     rows: list[tuple[int, str, tuple]] = []
-    for number, line in reader:
-        if not line.strip() or line.startswith("#"):
-            continue
+    for number, line in reader.records():  # blank and '#' lines are counted, not yielded
         tokens = _TOKEN.findall(line)
         kind = _kind(tokens)
         if kind == "nlb":

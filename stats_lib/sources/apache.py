@@ -67,9 +67,7 @@ def _unescape(value: str) -> str:
 
 def _parse(fmt: LogFormat, reader: LineReader) -> Iterator[pa.Table]:
     rows: list[tuple[int, str, tuple[str, ...]]] = []
-    for number, line in reader:
-        if not line.strip() or line.startswith("#"):
-            continue
+    for number, line in reader.records():  # blank and '#' lines are counted, not yielded
         m = fmt.regex.match(line)
         if m is None:
             reader.reject(number, f"not a {fmt.NAME} log line", line)

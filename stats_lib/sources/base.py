@@ -1,22 +1,19 @@
-"""Shared machinery for log sources: opening (compressed) files, reading lines, collecting rejects.
+"""Shared machinery for log sources: reading lines (decompression is ``streams``), collecting rejects.
 
 A parser is a function ``parse(reader: LineReader) -> Iterator[pa.Table]`` yielding RAW_SCHEMA tables of at
 most ``reader.batch_size`` rows. It calls ``reader.reject(...)`` for a malformed line and ``reader.skip(...)``
 for a line that is well formed but is not a request (a TCP-only ELB line, a connection log). Comment and header
-lines (``#...``) are neither. Nothing a parser sees is lost: every line ends up as a row, a reject or a skip.
+lines (``#...``) and blank lines are neither, and are counted. Nothing is lost: every line ends up as a row, a
+reject, a skip, a header or a blank line, and the counts add up to the lines read.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
-import zlib
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 from urllib.parse import unquote, unquote_plus
 
 import pyarrow as pa
@@ -24,45 +21,25 @@ import pyarrow.compute as pc
 
 from ..privacy import mask_ips
 from ..schema import RAW_SCHEMA, REJECT_SCHEMA
+from .streams import CHUNK, Damaged, chunks, line_chunks
 
 BATCH_SIZE = 100_000
-MAX_LINE_CHARS = 64 * 1024  # longer lines are rejected, never parsed
+MAX_LINE_BYTES = 64 * 1024  # longer lines are cut while reading and rejected, never parsed
+LINE_TOO_LONG = "line too long"
+BINARY_DATA = "binary data"
 DECODE_NOTE = "invalid UTF-8, decoded with replacement characters"  # a note, not a reject: the line is still parsed
-
-
-def _read_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OSError, EOFError, ValueError, zlib.error]
-    try:
-        import zstandard
-
-        errors.append(zstandard.ZstdError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
-
-
-READ_ERRORS = _read_errors()  # what a damaged file (truncated gzip, corrupt bz2/zstd) raises while being read
-
-
-def open_binary(path: str | Path) -> IO[bytes]:
-    """Open a local log file, transparently decompressing by magic number (gzip, bzip2, zstd)."""
-    raw = open(path, "rb")
-    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
-    if head[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if head[:3] == b"BZh":
-        return bz2.BZ2File(raw)  # type: ignore[return-value]
-    if head == b"\x28\xb5\x2f\xfd":
-        import zstandard
-
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(stream)  # type: ignore[arg-type]  # line iteration needs a buffered reader
-    return raw
 
 
 @dataclass
 class LineReader:
-    """Iterates (line_number, text) over a source file and records what could not become an event."""
+    """Iterates (line_number, text) over a source file and records what could not become an event.
+
+    Every line is accounted for exactly once: ``lines == events + rejected + skipped + headers + blank``, where
+    events are the rows the parser yields. Blank lines are counted here and never yielded; a parser counts the
+    header and comment lines it passes over (``records()`` does it for the ``#`` lines of line formats). Lines
+    longer than ``MAX_LINE_BYTES`` are cut while reading (``streams.line_chunks``) and rejected; a damaged stream
+    ends with one reject for the unreadable rest, counted as one more line.
+    """
 
     path: str
     source_file: str  # the name recorded with events and rejects
@@ -70,30 +47,62 @@ class LineReader:
     rejects: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, kind, reason, text)
     reasons: Counter = field(default_factory=Counter)
     lines: int = 0
+    headers: int = 0  # header and comment lines (``#Fields``, ``#Version``, ``# ...``)
+    blank: int = 0  # empty or whitespace-only lines
     decode_errors: int = 0
     read_error: str | None = None
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
+        """Every non-blank line (the over-long and binary ones become rejects, not yielded)."""
+        number = 0
         try:
-            with open_binary(self.path) as binary:
-                for number, data in enumerate(binary, start=1):
+            for block, tail in line_chunks(chunks(self.path), CHUNK, MAX_LINE_BYTES):
+                lines = block.split(b"\n")
+                lines[-1] = tail  # the block ends with a line end: the last element is empty (or the tail)
+                if not tail:
+                    lines.pop()
+                for data in lines:
+                    number += 1
                     self.lines = number
-                    if len(data) > MAX_LINE_CHARS:
-                        self.reject(number, "line too long", data[:2000].decode("utf-8", "replace"))
-                        continue
-                    try:
-                        text = data.decode("utf-8")
-                    except UnicodeDecodeError:
-                        text = data.decode("utf-8", "replace")
-                        self.decode_errors += 1
-                        self.reasons[DECODE_NOTE] += 1
-                    if "\x00" in text:
-                        self.reject(number, "binary data", text)
-                        continue
-                    yield number, text.rstrip("\r\n")
-        except READ_ERRORS as exc:  # truncated gzip, corrupt bz2/zstd, ...
-            self.read_error = f"{type(exc).__name__}: {exc}"
-            self.reject(self.lines + 1, f"unreadable: {self.read_error}", "")
+                    text = self._checked(number, data)
+                    if text is not None:
+                        yield number, text
+        except Damaged as exc:
+            self.damaged(exc)
+
+    def records(self) -> Iterator[tuple[int, str]]:
+        """The lines that are neither blank nor ``#`` header/comment lines (those are counted)."""
+        for number, line in self:
+            if line.startswith("#"):
+                self.headers += 1
+                continue
+            yield number, line
+
+    def _checked(self, number: int, data: bytes) -> str | None:
+        if len(data) > MAX_LINE_BYTES:
+            self.reject(number, LINE_TOO_LONG, data[:2000].decode("utf-8", "replace"))
+            return None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", "replace")
+            self.decode_errors += 1
+            self.reasons[DECODE_NOTE] += 1
+        if "\x00" in text:
+            self.reject(number, BINARY_DATA, text)
+            return None
+        text = text.rstrip("\r")
+        if not text.strip():
+            self.blank += 1
+            return None
+        return text
+
+    def damaged(self, exc: Damaged) -> None:
+        """The stream could not be read past this point: the rest is one rejected line with the reason."""
+        self.read_error = str(exc)
+        self.lines += 1
+        partial = getattr(exc, "partial", b"")[:2000].decode("utf-8", "replace")
+        self.reject(self.lines, f"unreadable: {self.read_error}", partial)
 
     def reject(self, line_number: int, reason: str, text: str) -> None:
         self.rejects.append((line_number, "rejected", reason, mask_ips(text)))
@@ -137,25 +146,32 @@ def float_column(values: pa.Array) -> pa.Array:
     return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.float64())
 
 
-def text_sample(path: str | Path, max_lines: int = 20, max_bytes: int = 256 * 1024) -> list[str]:
-    """The first non-empty lines of a file (decompressed), for format detection."""
+def text_sample(path: str | Path, max_lines: int = 20, max_bytes: int = 256 * 1024,
+                scan_bytes: int = 4 * 1024 * 1024) -> list[str]:
+    """The first non-blank lines of a file (decompressed), for format detection.
+
+    Reads a bounded prefix: up to ``max_lines`` lines or ``max_bytes`` of them, looking past over-long lines (the
+    parser rejects those) for at most ``scan_bytes`` of decompressed data, so a bomb is never read to its end."""
     lines: list[str] = []
-    try:
-        with open_binary(path) as binary:
-            reader = io.TextIOWrapper(binary, encoding="utf-8", errors="replace")  # type: ignore[arg-type]
-            read = 0
-            for line in reader:
-                read += len(line)
-                if len(line) > MAX_LINE_CHARS:  # rejected by the parser anyway; look further for a sample
-                    if read > 16 * max_bytes:
-                        break
-                    continue
-                if line.strip():
-                    lines.append(line.rstrip("\r\n"))
-                if len(lines) >= max_lines or read > max_bytes:
-                    break
-    except READ_ERRORS:
-        pass
+    read = 0
+    carry = b""
+    with contextlib.closing(chunks(path)) as pieces:
+        try:
+            for piece in pieces:
+                data = carry + piece
+                *whole, carry = data.split(b"\n")
+                for line in whole:
+                    read += len(line) + 1
+                    if len(line) <= MAX_LINE_BYTES and line.strip():
+                        lines.append(line.decode("utf-8", "replace").rstrip("\r"))
+                    if len(lines) >= max_lines or (lines and read > max_bytes) or read > scan_bytes:
+                        return lines
+                if read + len(carry) > scan_bytes:
+                    return lines
+        except Damaged:
+            return lines
+    if carry.strip() and len(carry) <= MAX_LINE_BYTES:
+        lines.append(carry.decode("utf-8", "replace").rstrip("\r"))
     return lines
 
 

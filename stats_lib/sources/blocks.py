@@ -2,9 +2,10 @@
 
 Parsers that can work on whole columns (split on a delimiter, pick fields, validate counts) read through
 ``line_blocks`` instead of line by line: the text is split into lines inside Arrow, so no Python object is made
-per line. The same guarantees as ``LineReader`` hold: over-long lines and lines with NUL bytes are rejected,
-invalid UTF-8 is decoded with replacement and counted, a read error (a truncated gzip) is a reject with a reason,
-and ``reader.lines`` ends as the number of lines read.
+per line. The same guarantees as ``LineReader`` hold, from the same reading (``streams``): over-long lines are cut
+while reading and rejected, lines with NUL bytes are rejected, invalid UTF-8 is decoded with replacement and
+counted, blank lines are counted, a damaged stream keeps everything before the damage and ends with one reject
+for the rest, and ``reader.lines`` ends as the number of lines read.
 """
 
 from __future__ import annotations
@@ -15,41 +16,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import base
+from .streams import Damaged, chunks, line_chunks
 
 BLOCK_BYTES = 32 * 1024 * 1024  # about 100k CloudFront lines: large batches, bounded memory
+_NULL = pa.scalar(None, pa.string())
 
 
 def line_blocks(reader: "base.LineReader", block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, pa.Array]]:
-    """Yield ``(number of the first line, lines)`` blocks; lines are without their line ending."""
+    """Yield ``(number of the first line, lines)`` blocks; lines are without their line ending.
+
+    Rejected (over-long, binary) and blank lines stay in place as nulls, so numbering holds; they are already
+    counted (rejects, ``reader.blank``): the parser only has to pass over nulls."""
     first = 1
-    carry = b""
-    with base.open_binary(reader.path) as binary:
-        while True:
-            try:
-                chunk = binary.read(block_bytes)
-            except (OSError, EOFError, ValueError) as exc:  # truncated gzip, corrupt bz2/zstd, ...
-                reader.read_error = f"{type(exc).__name__}: {exc}"
-                chunk = b""
-            if chunk:
-                data = carry + chunk
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    carry = data
-                    continue
-                data, carry = data[: cut + 1], data[cut + 1 :]
-            else:
-                data, carry = carry, b""
-                if not data:
-                    break
-            lines = _checked_lines(reader, data, first)
-            count = len(lines)
-            reader.lines = first + count - 1
-            yield first, lines
-            first += count
-            if not chunk:
+    try:
+        for block, tail in line_chunks(chunks(reader.path), block_bytes, base.MAX_LINE_BYTES):
+            data = block + tail if tail else block[:-1]  # without the last line end
+            if not data and not block:
                 break
-    if reader.read_error:
-        reader.reject(reader.lines + 1, f"unreadable: {reader.read_error}", "")
+            lines = _checked_lines(reader, data, first)
+            reader.lines = first + len(lines) - 1
+            yield first, lines
+            first += len(lines)
+    except Damaged as exc:
+        reader.damaged(exc)
 
 
 def _checked_lines(reader: "base.LineReader", data: bytes, first: int) -> pa.Array:
@@ -59,21 +48,30 @@ def _checked_lines(reader: "base.LineReader", data: bytes, first: int) -> pa.Arr
     except UnicodeDecodeError:
         text = data.decode("utf-8", "replace")
         bad_utf8 = True
-    if text.endswith("\n"):
-        text = text[:-1]
     lines = pc.list_flatten(pc.split_pattern(pa.array([text], pa.string()), "\n"))
     lines = pc.utf8_rtrim(lines, "\r")
     if bad_utf8:
         broken = pc.sum(pc.match_substring(lines, "\ufffd")).as_py() or 0
         reader.decode_errors += broken
         reader.reasons[base.DECODE_NOTE] += broken
-    bad = pc.greater(pc.utf8_length(lines), base.MAX_LINE_CHARS)
+    too_long = pc.greater(pc.binary_length(lines), base.MAX_LINE_BYTES)
+    if bad_utf8:  # replacement characters are 3 bytes: measure what was read
+        too_long = _too_long_in_bytes(data)
+    bad = too_long
     if "\x00" in text:
         bad = pc.or_(bad, pc.match_substring(lines, "\x00"))
     if pc.any(bad).as_py():
+        long_rows = set(pc.indices_nonzero(too_long).to_pylist())
         for i in pc.indices_nonzero(bad).to_pylist():
             line = lines[i].as_py()
-            reason = "line too long" if len(line) > base.MAX_LINE_CHARS else "binary data"
+            reason = base.LINE_TOO_LONG if i in long_rows else base.BINARY_DATA
             reader.reject(first + i, reason, line[:2000])
-        lines = pc.if_else(bad, pa.scalar("", pa.string()), lines)  # kept in place so numbering holds
-    return lines
+        lines = pc.if_else(bad, _NULL, lines)
+    blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(lines)), 0)
+    reader.blank += pc.sum(blank).as_py() or 0
+    return pc.if_else(pc.fill_null(blank, False), _NULL, lines)
+
+
+def _too_long_in_bytes(data: bytes) -> pa.Array:
+    """Which lines of ``data`` (split on ``\\n``) are longer than the cap in bytes, as read."""
+    return pa.array([len(line) > base.MAX_LINE_BYTES for line in data.split(b"\n")], pa.bool_())

@@ -78,13 +78,14 @@ def parse(reader: LineReader) -> Iterator[pa.Table]:
     fields: list[str] | None = None
     for first, lines in line_blocks(reader):
         # A '#Fields' line may appear anywhere (concatenated files): cut the block into segments at each one.
-        is_meta = pc.starts_with(lines, "#")
+        is_meta = pc.fill_null(pc.starts_with(lines, "#"), False)
         starts = [0]
         for i in pc.indices_nonzero(is_meta).to_pylist():
             starts.append(i)
         starts.append(len(lines))
         for a, b in zip(starts, starts[1:]):
             if a < b and is_meta[a].as_py():
+                reader.headers += 1
                 header = lines[a].as_py()
                 if header.startswith("#Fields:"):
                     fields = header[len("#Fields:") :].split()
@@ -95,7 +96,7 @@ def parse(reader: LineReader) -> Iterator[pa.Table]:
 
 def _segment(lines: pa.Array, first: int, fields: list[str] | None, reader: LineReader) -> Iterator[pa.Table]:
     numbers = pa.array(range(first, first + len(lines)), pa.int64())
-    keep = pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lines)), 0)
+    keep = pc.is_valid(lines)  # rejected and blank lines are nulls, already counted
     lines, numbers = lines.filter(keep), numbers.filter(keep)
     if len(lines) == 0:
         return

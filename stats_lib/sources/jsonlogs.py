@@ -198,9 +198,7 @@ def object_batches(reader: LineReader, extract: Callable[[dict[str, Any]], dict[
     """Batches of (line number, line, ``extract(object)``) for a JSON-lines file; a line that is not a JSON
     object is rejected; blank and ``#`` lines are neither."""
     rows: list[tuple[int, str, dict[str, Any]]] = []
-    for number, line in reader:
-        if not line.strip() or line.startswith("#"):
-            continue
+    for number, line in reader.records():  # blank and '#' lines are counted, not yielded
         obj = load_object(line)
         if obj is None:
             reader.reject(number, "not a JSON object", line)

@@ -55,9 +55,7 @@ def _unquote_field(value: str) -> str | None:
 
 def parse(reader: LineReader) -> Iterator[pa.Table]:
     rows: list[tuple[int, str, tuple]] = []
-    for number, line in reader:
-        if not line.strip() or line.startswith("#"):
-            continue
+    for number, line in reader.records():  # blank and '#' lines are counted, not yielded
         m = _LINE.match(line)
         if m is None:
             reader.reject(number, "not an S3 access log line", line)
