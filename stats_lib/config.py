@@ -52,6 +52,8 @@ class Settings:
     collector_max_body: int = 8192  # bytes
     collector_firehose_stream: str | None = None  # Lambda: the Kinesis Data Firehose delivery stream to send to
     collector_deliveries: str | None = None  # s3://bucket/prefix where Firehose delivers (turned into StoredEvents)
+    # -- AWS (issue 9): Lambda functions fetch the geolocation database from S3 (too big for the package) ------
+    geoip_s3_uri: str | None = None  # s3://bucket/key of a MaxMind-format .mmdb, downloaded once per container
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -69,6 +71,7 @@ class Settings:
             "aws_region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             "lock_timeout_seconds": _seconds(env, "SITE_STATS_LOCK_TIMEOUT", 600.0),
             **_collector_env(env),
+            "geoip_s3_uri": env.get("SITE_STATS_GEOIP_S3_URI") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

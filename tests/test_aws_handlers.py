@@ -124,3 +124,15 @@ def test_cleanup_deletes_salts_past_the_window(notifications):
     assert handlers.cleanup({}, None) == {"salts_deleted": [old]}
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix="warehouse/_salts/")["Contents"]]
     assert keys == [f"warehouse/_salts/{old}.deleted"]
+
+
+def test_geolocation_database_is_fetched_from_s3_once(notifications, corpora, tmp_path):
+    s3, _ = notifications
+    mmdb = corpora / "maxmind-db-test-data" / "GeoLite2-City-Test.mmdb"
+    s3.upload_file(str(mmdb), "lake", "geoip/city.mmdb")
+    settings = Settings.from_env(progress=False).with_(geoip_s3_uri="s3://lake/geoip/city.mmdb")
+    local = handlers.with_geoip(settings, folder=str(tmp_path))
+    assert local.geoip_db == str(tmp_path / "site-stats-geoip.mmdb")
+    assert (tmp_path / "site-stats-geoip.mmdb").read_bytes() == mmdb.read_bytes()
+    s3.delete_object(Bucket="lake", Key="geoip/city.mmdb")  # a warm container does not fetch it again
+    assert handlers.with_geoip(settings, folder=str(tmp_path)).geoip_db == local.geoip_db

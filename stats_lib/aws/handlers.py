@@ -25,7 +25,7 @@ def ingest_sqs(event: dict[str, Any], context: Any = None) -> dict[str, list[dic
     from ..ingest import ingest
     from ..sources.s3_objects import notified_object
 
-    settings = Settings.from_env(progress=False)
+    settings = with_geoip(Settings.from_env(progress=False))
     failed: list[str] = []
     wanted: dict[str, list] = {}  # SQS message id -> the objects its S3 event names
     for record in event.get("Records", []):
@@ -65,6 +65,25 @@ def cleanup(event: dict[str, Any] | None = None, context: Any = None) -> dict[st
     removed = S3Warehouse(settings).salt_store().purge()
     _log({"salts_deleted": removed})
     return {"salts_deleted": removed}
+
+
+def with_geoip(settings: Settings, folder: str = "/tmp") -> Settings:
+    """The settings with ``geoip_db`` set to a local copy of ``SITE_STATS_GEOIP_S3_URI`` (downloaded on a
+    container's first invocation; Lambda keeps /tmp between invocations of the same container)."""
+    if settings.geoip_db or not settings.geoip_s3_uri:
+        return settings
+    from pathlib import Path
+
+    from ..aws.session import session
+    from ..warehouse.s3 import split_uri
+
+    bucket, key = split_uri(settings.geoip_s3_uri)
+    local = Path(folder) / "site-stats-geoip.mmdb"
+    if not local.is_file():
+        partial = local.with_name(local.name + ".part")
+        session(settings).client("s3").download_file(bucket, key, str(partial))
+        partial.replace(local)
+    return settings.with_(geoip_db=str(local))
 
 
 def _log(fields: dict[str, Any]) -> None:
