@@ -15,6 +15,17 @@ def flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
+def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """A string column dictionary-encoded (its distinct values and each row's index into them); an
+    already-encoded column is returned as it is, so a step handed one does not encode it again."""
+    if isinstance(values, pa.DictionaryArray):
+        return values
+    values = flat(values)
+    if values.type != pa.string():
+        values = values.cast(pa.string())
+    return pc.dictionary_encode(values)
+
+
 def map_distinct(values: pa.Array | pa.ChunkedArray, fn: Callable, type_: pa.DataType) -> pa.Array:
     """Apply ``fn`` to each distinct value of ``values`` once and spread the results back (nothing remembered)."""
     encoded = pc.dictionary_encode(flat(values))

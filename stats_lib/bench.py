@@ -8,7 +8,7 @@ UTM-tagged links and a few dozen edge locations over a week. Then times:
 
 - parse alone: reading the file into Arrow batches (the CloudFront source), each batch dropped once read;
 - enrichment's own time: parsing and enriching taking turns, batch by batch, with every step of
-  ``enrich.pipeline.enrich`` timed on its own and cold caches (every per-value cache is emptied before a pass);
+  ``Enrichment.enrich`` timed on its own and cold caches (a fresh ``Enrichment`` for each pass);
 - parse + enrichment as ``site-stats ingest`` runs them: the parser a batch ahead on its own thread
   (``_background.ahead``), so parsing the next batch overlaps enriching this one.
 
@@ -175,26 +175,11 @@ class Timer:
             self.seconds[name] += time.perf_counter() - start
 
 
-def reset_caches() -> None:
-    """Forget every per-process cache of the enrichment, so each timed pass starts cold."""
-    from . import privacy
-    from .enrich import _distinct, agents, bots, campaigns, geo, referrers
-
-    for module in (agents, bots, campaigns, referrers):
-        module._columns_cache.clear()
-    geo._edge_cache.clear()
-    referrers._by_site.clear()
-    agents._cache.clear()
-    bots._cache.clear()
-    privacy.ip_prefix_of.cache_clear()
-    _distinct._memo.clear()
-
-
 def run(lines: int, keep: str | None, geoip_db: str | None, repeat: int = 3) -> dict:
     from ._background import ahead
     from .config import Settings
     from .enrich.geo import GeoLocator
-    from .enrich.pipeline import EnrichContext, enrich
+    from .enrich.pipeline import Enrichment
     from .warehouse.salts import SaltStore
     from .sources import cloudfront
     from .sources.base import LineReader
@@ -233,19 +218,18 @@ def run(lines: int, keep: str | None, geoip_db: str | None, repeat: int = 3) -> 
                 batches += batch.num_rows > 0
             return time.perf_counter() - t0, rows, batches
 
-        def parse_and_enrich(label: str, background: bool) -> tuple[float, Timer, EnrichContext]:
+        def parse_and_enrich(label: str, background: bool) -> tuple[float, Timer, Enrichment]:
             """Each batch enriched as soon as it is parsed; ``background``: the parser on its own thread, as
             ``site-stats ingest`` runs it (then the steps are not timed: they would include waits for the GIL)."""
-            reset_caches()
             salts = SaltStore.in_folder(Path(tmp) / f"salts-{label}")
-            ctx = EnrichContext(source="cloudfront", source_file=log.name, salts=salts, geo=GeoLocator(geo_path))
+            enrichment = Enrichment(salts, GeoLocator(geo_path))  # a fresh one: every cache starts cold
             timer = Timer()
             batches = cloudfront.parse(LineReader(str(log), source_file=log.name))
             t0 = time.perf_counter()
             for batch in ahead(batches) if background else batches:
                 if batch.num_rows:
-                    enrich(batch, ctx, None if background else timer)
-            return time.perf_counter() - t0, timer, ctx
+                    enrichment.enrich(batch, "cloudfront", log.name, timer=None if background else timer)
+            return time.perf_counter() - t0, timer, enrichment
 
         parse_runs, own_runs, ingest_runs = [], [], []
         for i in range(repeat):  # alternated, so a slow spell of the machine falls on all three
@@ -253,15 +237,15 @@ def run(lines: int, keep: str | None, geoip_db: str | None, repeat: int = 3) -> 
             own_runs.append(parse_and_enrich(f"own-{i}", background=False))
             ingest_runs.append(parse_and_enrich(f"ingest-{i}", background=True))
         parse_s, rows, batches = min(parse_runs)
-        _, timer, ctx = min(own_runs, key=lambda run: sum(run[1].seconds.values()))
+        _, timer, enrichment = min(own_runs, key=lambda run: sum(run[1].seconds.values()))
         steps_s = sum(timer.seconds.values())
         both_s = min(run[0] for run in ingest_runs)
         added_s = both_s - parse_s
         figures = {
             "lines": rows,
             "batches": batches,
-            "distinct_user_agents": len(ctx.visitors.tables[2]),
-            "distinct_ips": len(ctx.ips),
+            "distinct_user_agents": len(enrichment.agents.parsed),
+            "distinct_ips": len(enrichment.ips),
             "parse_s": parse_s,
             "parse_and_enrich_s": both_s,
             "added_s": added_s,

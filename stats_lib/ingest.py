@@ -14,6 +14,7 @@ import hashlib
 import tempfile
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,9 +25,8 @@ from tqdm.auto import tqdm
 from ._background import ahead
 from .config import Settings
 from .enrich.geo import GeoLocator
-from .enrich.pipeline import EnrichContext, enrich, ip_table, site_column, utc_days
-from .enrich.visitors import VisitorHasher
-from .sources import get_format
+from .enrich.pipeline import Enrichment, site_column, utc_days
+from .sources import Source, get_format
 from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
 from .warehouse.local import LocalWarehouse
@@ -219,31 +219,45 @@ class Inputs:
         self.settled += [FileResult(path=obj.uri, status="failed", error=why) for obj, why in fetched.failed]
 
 
-def _ingest_paths(inputs: Inputs, forced, site: str | None, settings: Settings, show: bool, *,
-                  seen=None, salts: SaltStore | None = None) -> IngestSummary:
+@dataclass
+class IngestRun:
+    """What every file of one ingest run shares: the warehouse, its salts, the enrichment state (every cache),
+    the erasure rules, the progress bar and the options."""
+
+    house: LocalWarehouse
+    salts: SaltStore
+    enrichment: Enrichment
+    erasures: ErasureRules
+    bar: tqdm
+    forced: Source | None = None  # --format (None: detect each file's)
+    site: str | None = None  # --site
+    seen: Callable[[str], bool] | None = None  # whether another ledger (an S3 warehouse's) holds a source key
+
+
+def _ingest_paths(inputs: Inputs, forced: Source | None, site: str | None, settings: Settings, show: bool, *,
+                  seen: Callable[[str], bool] | None = None, salts: SaltStore | None = None) -> IngestSummary:
     house = LocalWarehouse(settings.warehouse)
     house.ensure()
     with house.lock(settings.lock_timeout_seconds, command="ingest"):  # trust: one writer at a time
         return _ingest_locked(inputs, forced, site, settings, show, house, seen=seen, salts=salts)
 
 
-def _ingest_locked(inputs: Inputs, forced, site: str | None, settings: Settings, show: bool,
-                   house: LocalWarehouse, *, seen=None, salts: SaltStore | None = None) -> IngestSummary:
+def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, settings: Settings, show: bool,
+                   house: LocalWarehouse, *, seen: Callable[[str], bool] | None = None,
+                   salts: SaltStore | None = None) -> IngestSummary:
     house.clean_partial()
     erasures = ErasureRules.load(house.root)  # what prune/forget erased is never written again
     salts = salts or SaltStore.in_folder(house.salts_dir, retention_days=settings.salt_retention_days)
-    geo = GeoLocator(settings.geoip_path)
-    ips = ip_table(geo)  # each distinct client IP geolocated once per run, across files
-    visitors = VisitorHasher(salts)  # each distinct (day, site, ip, ua) hashed once per run
+    enrichment = Enrichment(salts, GeoLocator(settings.geoip_path))  # one per run: its caches serve every file
     summary = IngestSummary(files=list(inputs.settled))
     paths = inputs.paths
     total = sum(p.stat().st_size for p in paths)
     with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
+        run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
             for path in paths:
-                result = _ingest_file(path, forced, site, house, salts, geo, ips, visitors, bar, erasures,
-                                      key=inputs.keys.get(path), label=inputs.names.get(path), seen=seen)
+                result = _ingest_file(path, run, key=inputs.keys.get(path), label=inputs.names.get(path))
                 _record_outcome(house, result)
                 summary.files.append(result)
                 bar.update(path.stat().st_size)
@@ -268,11 +282,9 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, visitors, bar,
-                 erasures: ErasureRules, *, key: str | None = None, label: str | None = None,
-                 seen=None) -> FileResult:
-    """``key``/``label``: the ledger key and source name when known without reading (an S3 object's);
-    ``seen``: whether another ledger (an S3 warehouse's) holds a key."""
+def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: str | None = None) -> FileResult:
+    """``key``/``label``: the ledger key and source name when known without reading (an S3 object's)."""
+    house = run.house
     source = label or str(path)
     result = FileResult(path=source)
     if path.stat().st_size == 0:
@@ -283,30 +295,29 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
     except OSError as exc:  # unreadable (permissions, a file that vanished): this file fails, the run goes on
         result.status, result.error = "failed", f"{path}: cannot read it ({exc.strerror or exc})"
         return result
-    done = house.ledger_entry(key) or ({"key": key} if seen and seen(key) else None)
+    done = house.ledger_entry(key) or ({"key": key} if run.seen and run.seen(key) else None)
     if done is not None:
         result.status = "already ingested"
         result.format = done.get("format")
         return result
     try:
-        module = forced or detect(path)
+        module = run.forced or detect(path)
     except UnknownFormat as exc:
         result.status, result.error = "failed", str(exc).replace(str(path), source, 1)
         return result
     result.format = module.NAME
     name = f"{module.NAME}-{key[:24]}"
     reader = LineReader(str(path), source_file=path.name)
-    ctx = EnrichContext(source=module.NAME, source_file=path.name, salts=salts, geo=geo, site=site, ips=ips, visitors=visitors)
     writers: dict[str, object] = {}
     try:
         for raw in ahead(module.parse(reader)):  # the next batch is parsed while this one is enriched
             if raw.num_rows == 0:
                 continue
-            raw, erased = erasures.filter(raw, lambda: site_column(raw, ctx))  # trust: prune/forget stay erased
+            raw, erased = run.erasures.filter(raw, lambda: site_column(raw, run.site))  # trust: prune/forget stay erased
             result.erased += erased
             if raw.num_rows == 0:
                 continue
-            stored = enrich(raw, ctx)
+            stored = run.enrichment.enrich(raw, module.NAME, path.name, site=run.site)
             days = utc_days(stored["ts"])
             for day in pc.unique(days).to_pylist():
                 part = stored.filter(pc.equal(days, day))
@@ -314,7 +325,7 @@ def _ingest_file(path, forced, site, house: LocalWarehouse, salts, geo, ips, vis
                 if writer is None:
                     writer = writers[day] = house.open_events(day, name)
                 writer.write(part)
-            bar.set_postfix(file=path.name[-30:], lines=reader.lines, refresh=False)
+            run.bar.set_postfix(file=path.name[-30:], lines=reader.lines, refresh=False)
         for writer in writers.values():
             writer.commit()
     except BaseException:

@@ -18,45 +18,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._arrow import flat
-
-
-_MEMO_SIZE = 8  # the columns one batch encodes (user agent, IP, path, content type, site, ...)
-_memo: list[tuple[tuple, pa.Array, pa.DictionaryArray]] = []
-_memo_lock = threading.Lock()
-
-
-def _identity(values: pa.Array) -> tuple:
-    return (values.type, values.offset, len(values), *(b.address if b is not None else 0 for b in values.buffers()))
-
-
-def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
-    """``dictionary_encode`` of a string array, remembered for the last few arrays.
-
-    The pipeline hands the same column (``user_agent``, ``client_ip``) to several steps; each would otherwise
-    hash it again. The memo keeps a reference to every array it holds, so their buffers cannot be freed and
-    their addresses cannot be reused by another array while they serve as keys.
-    """
-    values = flat(values)
-    if values.type != pa.string():
-        values = values.cast(pa.string())
-    key = _identity(values)
-    with _memo_lock:
-        for ident, _array, encoded in _memo:
-            if ident == key:
-                return encoded
-    encoded = pc.dictionary_encode(values)
-    with _memo_lock:
-        _memo.append((key, values, encoded))
-        del _memo[:-_MEMO_SIZE]
-    return encoded
+from .._arrow import encode
 
 
 class DistinctCache:
     """See the module docstring. Known values are found with ``pc.index_in`` against an Arrow array of the keys
-    (C++). The row a value takes is its *code*: ``codes(values)`` gives it per row, ``keys`` the values by code,
-    so a step that needs only the integer identity of a value (the visitor id) can share the look-up. Codes hold
-    until the cache starts over (``generation`` counts that)."""
+    (C++). The row a value takes is its *code*: ``codes(values)`` gives it per row, ``keys`` the values by code.
+    Codes hold until the cache starts over (when ``max_size`` would be exceeded)."""
 
     def __init__(
         self,
@@ -70,15 +38,12 @@ class DistinctCache:
         self.many = many if many is not None else self._rows_to_columns(fn, len(schema))
         self.schema = schema
         self.max_size = max_size
-        self.generation = 0
         self._lock = threading.Lock()
         self.clear()
 
     def clear(self) -> None:
         self.keys = pa.array([], pa.string())  # the values, by code
         self._columns = [pa.array([], f.type) for f in self.schema]
-        self._last: tuple | None = None  # (encoded batch, its codes per row): steps share one look-up
-        self.generation += 1
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -110,15 +75,13 @@ class DistinctCache:
         return positions
 
     def _rows(self, values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, list[pa.Array]]:
-        """The code of each row (null for null) and the result columns, under the lock."""
+        """The code of each row (null for null) and the result columns, under the lock. ``values`` may be a
+        ``DictionaryArray`` (``_arrow.encode``): a batch encodes a column once and hands it to every step."""
         encoded = encode(values)
         with self._lock:
-            if self._last is not None and self._last[0] is encoded:
-                return self._last[1], self._columns
             if len(self) + len(encoded.dictionary) > self.max_size:
                 self.clear()
             rows = pc.take(self._positions(encoded.dictionary), encoded.indices)
-            self._last = (encoded, rows)
             return rows, self._columns
 
     def codes(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:

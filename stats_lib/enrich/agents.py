@@ -1,8 +1,9 @@
 """User-agent parsing (browser, OS, device class) with ua-parser and its Rust accelerator, on distinct values.
 
-``parse(ua)`` resolves one user agent with the regexes the installed ``ua-parser-builtins`` ships, through the
-``ua-parser-rs`` resolver, and remembers the answer in a bounded module-level cache shared by every batch of
-every ingest in the process (``bots`` uses the same cache for ua-parser's ``Spider`` device class).
+``UserAgents().parse(ua)`` resolves one user agent with the regexes the installed ``ua-parser-builtins`` ships,
+through the ``ua-parser-rs`` resolver, and remembers the answer in the object (bounded), which a run's
+enrichment owns; ``bots.Bots`` asks the same object for ua-parser's ``Spider`` device class. The resolver itself
+(compiled regexes, read-only) is loaded once per process by ``resolver()``.
 
 ua-parser names device models, not classes: ``devices.device_class`` decides desktop, mobile, tablet, bot or
 other.
@@ -10,8 +11,8 @@ other.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from functools import cache
 
 import pyarrow as pa
 
@@ -32,21 +33,14 @@ class Agent:
     spider: bool  # ua-parser's device family is "Spider"
 
 
-_lock = threading.Lock()
-_resolver = None
-_cache: dict[str, Agent] = {}
-
-
+@cache
 def resolver():
-    """The ua-parser resolver over the installed builtins: the Rust one when ``ua-parser-rs`` is installed."""
-    global _resolver
-    if _resolver is None:
-        with _lock:
-            if _resolver is None:
-                from ua_parser import BestAvailableResolver, load_builtins
+    """The ua-parser resolver over the installed builtins: the Rust one when ``ua-parser-rs`` is installed.
 
-                _resolver = BestAvailableResolver(load_builtins())
-    return _resolver
+    Read-only reference data, loaded once per process (0.8 s); it remembers no user agent."""
+    from ua_parser import BestAvailableResolver, load_builtins
+
+    return BestAvailableResolver(load_builtins())
 
 
 def _version(major: str | None, minor: str | None = None) -> str | None:
@@ -55,13 +49,7 @@ def _version(major: str | None, minor: str | None = None) -> str | None:
     return f"{major}.{minor}" if minor else major
 
 
-def parse(ua: str | None) -> Agent | None:
-    """One user agent parsed (cached); None for a null or empty agent."""
-    if ua is None or not ua.strip():
-        return None
-    hit = _cache.get(ua)
-    if hit is not None:
-        return hit
+def _resolve(ua: str) -> Agent:
     from ua_parser import Domain
 
     res = resolver()(ua, Domain.ALL)
@@ -72,7 +60,7 @@ def parse(ua: str | None) -> Agent | None:
     if os_family == "Other":
         os_family = None
     device_family = res.device.family if res.device else None
-    agent = Agent(
+    return Agent(
         browser=browser,
         browser_version=res.user_agent.major if res.user_agent and browser else None,
         os=os_family,
@@ -80,27 +68,42 @@ def parse(ua: str | None) -> Agent | None:
         device=devices.device_class(ua, os_family, device_family),
         spider=device_family == "Spider",
     )
-    if len(_cache) >= CACHE_SIZE:
-        _cache.clear()
-    _cache[ua] = agent
-    return agent
 
 
-def _row(ua: str) -> tuple:
-    agent = parse(ua)
-    if agent is None:  # empty or blank: recorded, but nothing to parse
-        return (None, None, None, None, "other")
-    return (agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device)
+_SCHEMA = pa.schema([(c, pa.string()) for c in COLUMNS])
 
 
-_columns_cache = DistinctCache(_row, pa.schema([(c, pa.string()) for c in COLUMNS]), max_size=CACHE_SIZE)
+class UserAgents:
+    """The user agents one run has parsed: each distinct agent parsed once (``parse``), its columns spread to the
+    rows of every batch (``columns``)."""
 
+    def __init__(self, max_size: int = CACHE_SIZE) -> None:
+        self.max_size = max_size
+        self.parsed: dict[str, Agent] = {}
+        self._columns = DistinctCache(self._row, _SCHEMA, max_size=max_size)
 
-def user_agent_columns(user_agents: pa.Array) -> dict[str, pa.Array]:
-    """browser, browser_version, os, os_version, device for each user agent, parsed once per distinct value
-    (and remembered across batches).
+    def parse(self, ua: str | None) -> Agent | None:
+        """One user agent parsed (remembered); None for a null or empty agent."""
+        if ua is None or not ua.strip():
+            return None
+        agent = self.parsed.get(ua)
+        if agent is None:
+            if len(self.parsed) >= self.max_size:
+                self.parsed.clear()
+            agent = self.parsed[ua] = _resolve(ua)
+        return agent
 
-    A null user agent (the format records none) leaves every column null; an empty one is device ``other``
-    here and becomes ``bot`` in the pipeline, which knows it is a bot.
-    """
-    return _columns_cache.columns(user_agents)
+    def _row(self, ua: str) -> tuple:
+        agent = self.parse(ua)
+        if agent is None:  # empty or blank: recorded, but nothing to parse
+            return (None, None, None, None, "other")
+        return (agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device)
+
+    def columns(self, user_agents: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
+        """browser, browser_version, os, os_version, device for each user agent, parsed once per distinct value
+        (and remembered across batches).
+
+        A null user agent (the format records none) leaves every column null; an empty one is device ``other``
+        here and becomes ``bot`` in the pipeline, which knows it is a bot.
+        """
+        return self._columns.columns(user_agents)

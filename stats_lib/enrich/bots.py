@@ -13,24 +13,24 @@ A user agent is a bot when any of these says so, tried in this order (the first 
    ``tests/test_bots.py``), named by the matched text.
 
 A null user agent means the format records none: unknown, not a bot (``is_bot`` null). An empty or blank one
-is the bot "Empty user agent". All regexes run in Rust (``_fastre.RegexSet``); each distinct user agent is
-classified once per process and cached.
+is the bot "Empty user agent". All regexes run in Rust (``_fastre.RegexSet``), compiled once per process
+(``lists()``); each distinct user agent is classified once per run by the run's ``Bots``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
-import threading
 import warnings
+from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from . import agents
 from .._arrow import flat
+from .agents import UserAgents
 from ._distinct import DistinctCache
 from ._fastre import RegexSet
 
@@ -182,18 +182,10 @@ def _crawler_user_agents_entries() -> list[tuple[str, str | None]]:
     return [(e["pattern"], None) for e in CRAWLER_USER_AGENTS_DATA]
 
 
-_lock = threading.Lock()
-_lists: _Lists | None = None
-_cache: dict[str, str | None] = {}
-
-
+@cache
 def lists() -> _Lists:
-    global _lists
-    if _lists is None:
-        with _lock:
-            if _lists is None:
-                _lists = _Lists()
-    return _lists
+    """The bot lists, compiled once per process (1.9 s): read-only reference data, no user agent remembered."""
+    return _Lists()
 
 
 def _clean_name(name: str | None, fallback: str) -> str:
@@ -201,8 +193,8 @@ def _clean_name(name: str | None, fallback: str) -> str:
     return name[:100] if name else fallback
 
 
-def classify(user_agent: str) -> str | None:
-    """The bot name of a non-empty user agent, None for a person (uncached)."""
+def classify(user_agent: str, agents: UserAgents) -> str | None:
+    """The bot name of a non-empty user agent, None for a person; ``agents`` parses it for ua-parser's spider class."""
     ls = lists()
     hit = ls.own.match(user_agent)
     if hit:
@@ -227,32 +219,29 @@ def classify(user_agent: str) -> str | None:
     return None
 
 
-def bot_name(user_agent: str | None) -> str | None:
-    """The bot's name, 'Empty user agent' for an empty one, None for a human or an unknown (null) agent."""
-    if user_agent is None:
-        return None
-    if not user_agent.strip():
-        return EMPTY
-    try:
-        return _cache[user_agent]
-    except KeyError:
-        pass
-    name = classify(user_agent)
-    if len(_cache) >= CACHE_SIZE:
-        _cache.clear()
-    _cache[user_agent] = name
-    return name
+class Bots:
+    """The bot names one run has found: each distinct user agent classified once, remembered across batches.
 
+    ``agents``: the run's ``UserAgents`` (its parses serve ua-parser's spider class and the user-agent columns)."""
 
-_columns_cache = DistinctCache(lambda ua: (bot_name(ua),), pa.schema([("bot_name", pa.string())]), CACHE_SIZE)
+    def __init__(self, agents: UserAgents | None = None, max_size: int = CACHE_SIZE) -> None:
+        self.agents = agents if agents is not None else UserAgents()
+        self._names = DistinctCache(lambda ua: (self.name(ua),), pa.schema([("bot_name", pa.string())]), max_size)
 
+    def name(self, user_agent: str | None) -> str | None:
+        """The bot's name, 'Empty user agent' for an empty one, None for a human or an unknown (null) agent."""
+        if user_agent is None:
+            return None
+        if not user_agent.strip():
+            return EMPTY
+        return classify(user_agent, self.agents)
 
-def bot_columns(user_agents: pa.Array) -> dict[str, pa.Array]:
-    """``is_bot`` and ``bot_name`` for each user agent, computed once per distinct value (across batches).
+    def columns(self, user_agents: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
+        """``is_bot`` and ``bot_name`` for each user agent, computed once per distinct value (across batches).
 
-    ``is_bot`` is null where the user agent is null (unknown), true where a bot is named, false otherwise.
-    """
-    user_agents = flat(user_agents)
-    name_col = _columns_cache.columns(user_agents)["bot_name"]
-    is_bot = pc.if_else(pc.is_null(user_agents), pa.scalar(None, pa.bool_()), pc.is_valid(name_col))
-    return {"bot_name": name_col, "is_bot": is_bot}
+        ``is_bot`` is null where the user agent is null (unknown), true where a bot is named, false otherwise.
+        """
+        user_agents = flat(user_agents)
+        name_col = self._names.columns(user_agents)["bot_name"]
+        is_bot = pc.if_else(pc.is_null(user_agents), pa.scalar(None, pa.bool_()), pc.is_valid(name_col))
+        return {"bot_name": name_col, "is_bot": is_bot}

@@ -56,9 +56,12 @@ def parse(query: str | None) -> tuple[str | None, ...]:
     )
 
 
-_columns_cache = DistinctCache(parse, pa.schema([(c, pa.string()) for c in COLUMNS]), max_size=200_000)
+class Campaigns:
+    """The query strings one run has parsed for campaign columns, each distinct one once (across batches)."""
 
+    def __init__(self, max_size: int = 200_000) -> None:
+        self._columns = DistinctCache(parse, pa.schema([(c, pa.string()) for c in COLUMNS]), max_size=max_size)
 
-def campaign_columns(queries: pa.Array) -> dict[str, pa.Array]:
-    """The campaign columns for each query string, parsed once per distinct value (across batches)."""
-    return _columns_cache.columns(queries)
+    def columns(self, queries: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
+        """The campaign columns for each query string, parsed once per distinct value."""
+        return self._columns.columns(queries)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import threading
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +106,7 @@ class GeoLocator:
         self._by_record: dict[int, tuple] = {}  # data record position -> its row
         self.schema = _schema(GEO_COLUMNS)
         self._columns_cache = DistinctCache(None, self.schema, max_size=1_000_000, many=self.many_columns)
+        self._edges = DistinctCache(edge_location, _schema(EDGE_COLUMNS))
 
     def close(self) -> None:
         if self._reader is not None:
@@ -188,26 +189,18 @@ class GeoLocator:
 
     def edge_columns(self, codes: pa.Array) -> dict[str, pa.Array]:
         """edge_city, edge_latitude, edge_longitude from CloudFront edge location codes."""
-        return _edge_cache.columns(codes)
+        return self._edges.columns(codes)
 
 
-_airports: dict | None = None
-_airports_lock = threading.Lock()
 _EDGE = re.compile(r"^([A-Za-z]{3})\d*(?:-|$)")
 
 
-_edge_cache = DistinctCache(lambda code: edge_location(code), _schema(EDGE_COLUMNS))
-
-
+@cache
 def _airport_table() -> dict:
-    global _airports
-    if _airports is None:
-        with _airports_lock:
-            if _airports is None:
-                import airportsdata
+    """airportsdata's IATA table, loaded once per process (0.3 s): read-only reference data."""
+    import airportsdata
 
-                _airports = airportsdata.load("IATA")
-    return _airports
+    return airportsdata.load("IATA")
 
 
 def edge_location(code: str | None) -> tuple[str | None, float | None, float | None]:

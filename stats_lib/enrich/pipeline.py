@@ -8,47 +8,94 @@ visitor id and the prefix, and dropped: it is not a StoredEvent column.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import STORED_SCHEMA
-from . import agents, bots, campaigns, referrers
-from .geo import GeoLocator
-from .._arrow import flat, map_distinct
+from .._arrow import encode, flat, map_distinct
 from ..privacy import prefixes_of
-from ._distinct import DistinctCache, encode
-from .visitors import DailySalts, VisitorHasher
+from ..schema import STORED_SCHEMA
+from ._distinct import DistinctCache
+from .agents import UserAgents
+from .bots import Bots
+from .campaigns import Campaigns
+from .geo import GeoLocator
+from .referrers import Referrers
+from .visitors import DailySalts, VisitorIds
 
 PAGE_OPERATIONS = ("WEBSITE.GET.OBJECT", "REST.GET.OBJECT")
 _PAGE_PATH = r"(?i)(/|\.html?|/[^/.]*)$"
 
 
-@dataclass
-class EnrichContext:
-    source: str  # format name
-    source_file: str
-    salts: DailySalts
-    geo: GeoLocator
-    site: str | None = None  # --site: overrides whatever host the log records
-    ips: DistinctCache | None = None  # from ``ip_table(geo)``: share one across the files of a run
-    visitors: VisitorHasher | None = None  # share one across the files of a run
+class Enrichment:
+    """The enrichment state of one run (an ingest, a collector process): every per-value cache lives here.
 
-    def __post_init__(self) -> None:
-        if self.ips is None:
-            self.ips = ip_table(self.geo)
-        if self.visitors is None:
-            self.visitors = VisitorHasher(self.salts)
+    User agents, bot names, client IPs (geolocation from the full address + prefix), referrers and campaign
+    parameters are each computed once per distinct value across the run's files and batches; visitor ids once per
+    distinct (day, site, ip, ua) of a batch. A fresh ``Enrichment`` starts cold: nothing is shared with another
+    (only read-only reference data such as compiled bot lists is loaded once per process).
+    """
+
+    def __init__(self, salts: DailySalts, geo: GeoLocator) -> None:
+        self.geo = geo
+        self.agents = UserAgents()
+        self.bots = Bots(self.agents)
+        self.referrers = Referrers()
+        self.campaigns = Campaigns()
+        self.visitors = VisitorIds(salts)
+        # one row per distinct client IP: its geolocation (from the full address) and its prefix
+        self.ips = DistinctCache(
+            None,
+            pa.schema([*geo.schema, pa.field("ip_prefix", pa.string())]),
+            max_size=1_000_000,
+            many=lambda addresses: [*geo.many_columns(addresses), *prefixes_of(addresses)],
+        )
+
+    def enrich(
+        self, raw: pa.Table, source: str, source_file: str, site: str | None = None, timer: StepTimer | None = None
+    ) -> pa.Table:
+        """StoredEvent rows for RAW rows of ``source_file`` in format ``source``. ``site`` (``--site``) overrides
+        whatever host the log records; ``timer`` (the bench) has a ``step(name)`` context manager per step."""
+        step = timer.step if timer is not None else _untimed
+        n = raw.num_rows
+        cols: dict[str, pa.Array] = {}
+        with step("copy + site"):
+            for name in raw.column_names:
+                if name in STORED_SCHEMA.names:
+                    cols[name] = flat(raw[name])
+            cols["source"] = pa.repeat(pa.scalar(source, pa.string()), n)
+            cols["source_file"] = pa.repeat(pa.scalar(source_file, pa.string()), n)
+            cols["site"] = site_column(raw, site)
+            user_agents, client_ips = encode(raw["user_agent"]), encode(raw["client_ip"])  # used by several steps
+        with step("bots"):
+            cols.update(self.bots.columns(user_agents))
+        with step("pageviews"):
+            cols["is_pageview"] = pageview_column(raw, cols["is_bot"])
+        with step("days"):
+            days = pc.cast(raw["ts"], pa.date32())
+        with step("ip addresses"):  # geolocation from the full address, and its prefix
+            cols.update(self.ips.columns(client_ips))
+        with step("visitor ids"):
+            cols["visitor_id"] = self.visitors.ids(days, cols["site"], client_ips, user_agents)
+        with step("user agents"):
+            cols.update(self.agents.columns(user_agents))
+            cols["device"] = pc.if_else(pc.fill_null(cols["is_bot"], False), "bot", cols["device"])
+        with step("geo (edge)"):
+            cols.update(self.geo.edge_columns(raw["edge_location"]))
+        with step("referrers"):
+            cols.update(self.referrers.columns(raw["referrer"], cols["site"]))
+        with step("campaigns"):
+            cols.update(self.campaigns.columns(raw["query"]))
+        with step("assemble"):
+            arrays = [cols[f.name].cast(f.type) if f.name in cols else pa.nulls(n, f.type) for f in STORED_SCHEMA]
+            return pa.Table.from_arrays(arrays, schema=STORED_SCHEMA)
 
 
-def ip_table(geo: GeoLocator) -> DistinctCache:
-    """One row per distinct client IP: its geolocation (from the full address) and prefix; its codes also serve
-    the visitor ids. Make one per ingest run and hand it to every file's ``EnrichContext``."""
-    schema = pa.schema([*geo.schema, pa.field("ip_prefix", pa.string())])
-    return DistinctCache(
-        None, schema, max_size=1_000_000, many=lambda addresses: [*geo.many_columns(addresses), *prefixes_of(addresses)]
-    )
+class StepTimer(Protocol):
+    """Times each named step of ``Enrichment.enrich`` (the bench's ``Timer``)."""
+
+    def step(self, name: str) -> contextlib.AbstractContextManager: ...
 
 
 def normalise_site(host: str | None) -> str | None:
@@ -65,9 +112,10 @@ def normalise_site(host: str | None) -> str | None:
     return host or None
 
 
-def site_column(raw: pa.Table, ctx: EnrichContext) -> pa.Array:
-    if ctx.site:
-        return pa.repeat(pa.scalar(normalise_site(ctx.site), pa.string()), raw.num_rows)
+def site_column(raw: pa.Table, site: str | None = None) -> pa.Array:
+    """The normalised site of each row: ``site`` (``--site``) when given, else the host the log records."""
+    if site:
+        return pa.repeat(pa.scalar(normalise_site(site), pa.string()), raw.num_rows)
     return map_distinct(raw["host"], normalise_site, pa.string())
 
 
@@ -98,39 +146,3 @@ def utc_days(ts: pa.Array) -> pa.Array:
 
 def _untimed(name: str) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
-
-
-def enrich(raw: pa.Table, ctx: EnrichContext, timer=None) -> pa.Table:
-    """StoredEvent rows for RAW rows. ``timer`` (``make bench``) has a ``step(name)`` context manager per step."""
-    step = timer.step if timer is not None else _untimed
-    n = raw.num_rows
-    cols: dict[str, pa.Array] = {}
-    with step("copy + site"):
-        for name in raw.column_names:
-            if name in STORED_SCHEMA.names:
-                cols[name] = flat(raw[name])
-        cols["source"] = pa.repeat(pa.scalar(ctx.source, pa.string()), n)
-        cols["source_file"] = pa.repeat(pa.scalar(ctx.source_file, pa.string()), n)
-        cols["site"] = site_column(raw, ctx)
-    with step("bots"):
-        cols.update(bots.bot_columns(raw["user_agent"]))
-    with step("pageviews"):
-        cols["is_pageview"] = pageview_column(raw, cols["is_bot"])
-    with step("days"):
-        days = pc.cast(raw["ts"], pa.date32())
-    with step("ip addresses"):  # geolocation from the full address, and its prefix
-        cols.update(ctx.ips.columns(raw["client_ip"]))
-    with step("visitor ids"):
-        cols["visitor_id"] = ctx.visitors.ids(days, cols["site"], raw["client_ip"], raw["user_agent"], ctx.ips)
-    with step("user agents"):
-        cols.update(agents.user_agent_columns(raw["user_agent"]))
-        cols["device"] = pc.if_else(pc.fill_null(cols["is_bot"], False), "bot", cols["device"])
-    with step("geo (edge)"):
-        cols.update(ctx.geo.edge_columns(raw["edge_location"]))
-    with step("referrers"):
-        cols.update(referrers.referrer_columns(raw["referrer"], cols["site"]))
-    with step("campaigns"):
-        cols.update(campaigns.campaign_columns(raw["query"]))
-    with step("assemble"):
-        arrays = [cols[f.name].cast(f.type) if f.name in cols else pa.nulls(n, f.type) for f in STORED_SCHEMA]
-        return pa.Table.from_arrays(arrays, schema=STORED_SCHEMA)

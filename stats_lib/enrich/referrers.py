@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from .._arrow import flat
-from ._distinct import DistinctCache, encode
+from .._arrow import encode, flat
+from ._distinct import DistinctCache
 
 DATA = Path(__file__).resolve().parent / "data" / "referrers.yml"
 CHANNELS = ("search", "social", "email", "ai", "direct", "internal", "other")
@@ -71,8 +71,9 @@ def _public_suffix_like(tail: list[str]) -> bool:
     return False
 
 
-@lru_cache(maxsize=1)
+@cache
 def source_list() -> SourceList:
+    """The packaged referrer list, read once per process: read-only reference data."""
     return SourceList()
 
 
@@ -126,32 +127,40 @@ def _row(key: str) -> tuple:
 
 
 _NAMES = ("referrer_host", "referrer_source", "referrer_channel")
-_columns_cache = DistinctCache(_row, pa.schema([(c, pa.string()) for c in _NAMES]), max_size=500_000)
+_SCHEMA = pa.schema([(c, pa.string()) for c in _NAMES])
 
 
-_by_site: dict[str | None, DistinctCache] = {}  # one site per batch (the usual case): keyed by the referrer alone
+class Referrers:
+    """The referrers one run has classified, per (referrer, site): remembered across batches.
 
+    A batch of one site (the usual case) is keyed by the referrer alone, in a cache of that site's."""
 
-def _site_cache(site: str | None) -> DistinctCache:
-    if site not in _by_site:
-        if len(_by_site) >= 64:
-            _by_site.clear()
-        _by_site[site] = DistinctCache(lambda ref: classify(ref, site), _columns_cache.schema, max_size=200_000)
-    return _by_site[site]
+    def __init__(self, max_size: int = 500_000, max_sites: int = 64) -> None:
+        self._pairs = DistinctCache(_row, _SCHEMA, max_size=max_size)  # keys 'referrer \x1f site'
+        self._by_site: dict[str | None, DistinctCache] = {}
+        self.max_sites = max_sites
 
+    def _site_cache(self, site: str | None) -> DistinctCache:
+        if site not in self._by_site:
+            if len(self._by_site) >= self.max_sites:
+                self._by_site.clear()
+            self._by_site[site] = DistinctCache(lambda ref: classify(ref, site), _SCHEMA, max_size=200_000)
+        return self._by_site[site]
 
-def referrer_columns(referrers: pa.Array, sites: pa.Array) -> dict[str, pa.Array]:
-    """referrer_host, referrer_source, referrer_channel, computed once per distinct (referrer, site) pair."""
-    referrers, sites = flat(referrers), flat(sites)
-    site_codes = encode(sites)
-    if len(site_codes.dictionary) <= 1 and site_codes.null_count in (0, len(site_codes)):
-        site = site_codes.dictionary[0].as_py() if len(site_codes.dictionary) else None
-        out = _site_cache(site).columns(pc.cast(referrers, pa.string()))
-        # a null referrer is a direct visit; any other referrer has a channel
-        out["referrer_channel"] = pc.fill_null(out["referrer_channel"], "direct")
-        return out
-    # one key per (referrer, site); a null referrer becomes "\x00", which no logged referrer is
-    keys = pc.binary_join_element_wise(
-        pc.fill_null(pc.cast(referrers, pa.string()), "\x00"), pc.fill_null(pc.cast(sites, pa.string()), ""), "\x1f"
-    )
-    return _columns_cache.columns(keys)
+    def columns(self, referrers: pa.Array | pa.ChunkedArray, sites: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
+        """referrer_host, referrer_source, referrer_channel, computed once per distinct (referrer, site) pair."""
+        referrers = flat(referrers)
+        site_codes = encode(sites)
+        if len(site_codes.dictionary) <= 1 and site_codes.null_count in (0, len(site_codes)):
+            site = site_codes.dictionary[0].as_py() if len(site_codes.dictionary) else None
+            out = self._site_cache(site).columns(pc.cast(referrers, pa.string()))
+            # a null referrer is a direct visit; any other referrer has a channel
+            out["referrer_channel"] = pc.fill_null(out["referrer_channel"], "direct")
+            return out
+        # one key per (referrer, site); a null referrer becomes "\x00", which no logged referrer is
+        keys = pc.binary_join_element_wise(
+            pc.fill_null(pc.cast(referrers, pa.string()), "\x00"),
+            pc.fill_null(pc.cast(flat(sites), pa.string()), ""),
+            "\x1f",
+        )
+        return self._pairs.columns(keys)
