@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from functools import lru_cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,7 +79,6 @@ def _fast_v6_prefix(address: str) -> str | None:
 _MAPPED = bytes(10) + b"\xff\xff"
 
 
-@lru_cache(maxsize=1 << 18)
 def ip_prefix_of(address: str | None) -> str | None:
     """'203.0.113.7' -> '203.0.113.0/24'; '2001:db8:1:2::1' -> '2001:db8:1::/48'; None when not an IP."""
     if not address:

@@ -8,6 +8,8 @@ import yaml
 
 from stats_lib.enrich import agents
 
+PARSER = agents.UserAgents()  # one for the module, as one ingest run has one
+
 # Cases where the installed ua-parser-builtins regexes may legitimately disagree with this uap-core snapshot
 # (the wheel bundles its own uap-core release). Listed so a new disagreement shows up by name.
 ALLOWED_DISAGREEMENTS: set[str] = set()
@@ -28,7 +30,7 @@ def test_browser_family_agreement_with_uap_core(corpora):
     assert len(cases) == 1601
     disagreements = []
     for case in cases:
-        agent = agents.parse(case["user_agent_string"])
+        agent = PARSER.parse(case["user_agent_string"])
         got = (agent.browser if agent else None) or "Other"
         if got != case["family"]:
             disagreements.append((case["user_agent_string"], case["family"], got))
@@ -55,7 +57,7 @@ def test_device_class_against_device_detector_fixtures(corpora):
             if want is None:
                 continue
             total += 1
-            got = agents.parse(case["user_agent"]).device
+            got = PARSER.parse(case["user_agent"]).device
             agree += got == want
             if got != want:
                 misses.append((want, got, case["user_agent"]))
@@ -109,18 +111,18 @@ def test_confident_tokens_agree_with_the_detector_where_they_decide(corpora):
     ],
 )
 def test_known_agents(ua, browser, version, os, os_version, device):
-    a = agents.parse(ua)
+    a = PARSER.parse(ua)
     assert (a.browser, a.browser_version, a.os, a.os_version, a.device) == (browser, version, os, os_version, device)
 
 
 def test_columns_are_aligned_and_parse_each_distinct_value_once():
     chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36 t1"
-    agents._cache.clear()
+    parser = agents.UserAgents()
     values = pa.array([chrome, None, chrome, "", chrome], pa.string())
-    cols = agents.user_agent_columns(values)
+    cols = parser.columns(values)
     assert set(cols) == {"browser", "browser_version", "os", "os_version", "device"}
     assert cols["browser"].to_pylist() == ["Chrome", None, "Chrome", None, "Chrome"]
     assert cols["device"].to_pylist() == ["desktop", None, "desktop", "other", "desktop"]
-    assert list(agents._cache) == [chrome]  # one parse for three rows; null and empty are not parsed
-    again = agents.user_agent_columns(pa.array([chrome]))  # a later batch is served from the cache
+    assert list(parser.parsed) == [chrome]  # one parse for three rows; null and empty are not parsed
+    again = parser.columns(pa.array([chrome]))  # a later batch is served from the cache
     assert again["os"].to_pylist() == ["Linux"]

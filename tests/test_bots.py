@@ -10,6 +10,8 @@ import yaml
 
 from stats_lib.enrich import bots
 
+BOTS = bots.Bots()  # one for the module, as one ingest run has one
+
 
 def _load(path):
     return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -29,8 +31,8 @@ def test_recall_on_every_labelled_bot(corpora):
     examples = [ua for entry in cua for ua in entry.get("instances", [])]
     matomo = [case["user_agent"] for case in _load(corpora / "matomo-device-detector" / "fixtures" / "bots.yml")]
     assert len(examples) == 2116 and len(matomo) == 1342
-    missed_cua = [ua for ua in examples if bots.bot_name(ua) is None]
-    missed_matomo = [ua for ua in matomo if bots.bot_name(ua) is None]
+    missed_cua = [ua for ua in examples if BOTS.name(ua) is None]
+    missed_matomo = [ua for ua in matomo if BOTS.name(ua) is None]
     recall_cua = 1 - len(missed_cua) / len(examples)
     recall_matomo = 1 - len(missed_matomo) / len(matomo)
     recall = 1 - (len(missed_cua) + len(missed_matomo)) / (len(examples) + len(matomo))
@@ -48,7 +50,7 @@ def test_recall_on_every_labelled_bot(corpora):
 def test_humans_are_rarely_flagged(corpora):
     humans = _humans(corpora)
     assert len(humans) == 1534
-    flagged = [(ua, bots.bot_name(ua)) for ua in humans if bots.bot_name(ua) is not None]
+    flagged = [(ua, BOTS.name(ua)) for ua in humans if BOTS.name(ua) is not None]
     rate = len(flagged) / len(humans)
     print(f"\nhuman user agents flagged as bots: {rate:.2%} ({len(flagged)}/{len(humans)})")
     for ua, name in flagged:
@@ -87,11 +89,11 @@ def test_crawlerdetect_alone_would_fail_the_humans(corpora):
     ],
 )
 def test_names(ua, name):
-    assert bots.bot_name(ua) == name
+    assert BOTS.name(ua) == name
 
 
 def test_columns_null_user_agent_is_unknown_not_a_bot():
     chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
-    cols = bots.bot_columns(pa.array([chrome, None, "", "curl/8.0", chrome], pa.string()))
+    cols = BOTS.columns(pa.array([chrome, None, "", "curl/8.0", chrome], pa.string()))
     assert cols["is_bot"].to_pylist() == [False, None, True, True, False]
     assert cols["bot_name"].to_pylist() == [None, None, bots.EMPTY, "curl", None]

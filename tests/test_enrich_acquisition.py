@@ -50,7 +50,7 @@ def test_source_list_is_real_and_valid():
 def test_referrer_columns_depend_on_the_row_site():
     refs = pa.array(["https://a.com/x", "https://a.com/x", None, "https://www.bing.com/"])
     sites = pa.array(["a.com", "b.com", "a.com", "a.com"])
-    cols = referrers.referrer_columns(refs, sites)
+    cols = referrers.Referrers().columns(refs, sites)
     assert cols["referrer_channel"].to_pylist() == ["internal", "other", "direct", "search"]
     assert cols["referrer_source"].to_pylist() == [None, None, None, "Bing"]
     assert cols["referrer_host"].to_pylist() == ["a.com", "a.com", None, "bing.com"]
@@ -60,8 +60,8 @@ def test_referrer_columns_depend_on_the_row_site():
 def test_one_site_batches_give_what_mixed_batches_give(site):
     """A batch of one site takes a shorter path (keyed by the referrer alone); its answers are the same."""
     refs = pa.array(["https://a.com/x", None, "https://www.bing.com/", "-", "android-app://com.slack/", "https://a.com/x"])
-    one = referrers.referrer_columns(refs, pa.array([site] * len(refs), pa.string()))
-    mixed = referrers.referrer_columns(
+    one = referrers.Referrers().columns(refs, pa.array([site] * len(refs), pa.string()))
+    mixed = referrers.Referrers().columns(
         pa.concat_arrays([refs, pa.array(["x"])]), pa.array([site] * len(refs) + ["other.org"], pa.string())
     )
     assert {k: v.to_pylist() for k, v in one.items()} == {k: v.to_pylist()[:-1] for k, v in mixed.items()}
@@ -92,7 +92,7 @@ def test_campaigns(query, expected):
 
 def test_campaign_values_are_capped_and_columns_aligned():
     long = "x" * 500
-    cols = campaigns.campaign_columns(pa.array([f"utm_source={long}", None, "gclid=1"]))
+    cols = campaigns.Campaigns().columns(pa.array([f"utm_source={long}", None, "gclid=1"]))
     assert set(cols) == set(campaigns.COLUMNS)
     assert len(cols["utm_source"].to_pylist()[0]) == campaigns.MAX_LENGTH
     assert cols["click_id"].to_pylist() == [None, None, "gclid"]

@@ -7,13 +7,13 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from stats_lib.enrich.visitors import VisitorHasher, visitor_id
+from stats_lib.enrich.visitors import VisitorIds, visitor_id
 from stats_lib.privacy import ip_prefix_of, ip_prefixes, mask_ips
 from stats_lib.warehouse.salts import ExpiredSaltWarning, LocalSaltFolder, SaltStore
 
 
-def visitor_ids(days, sites, ips, uas, salts, ip_table=None):
-    return VisitorHasher(salts).ids(days, sites, ips, uas, ip_table)
+def visitor_ids(days, sites, ips, uas, salts):
+    return VisitorIds(salts).ids(days, sites, ips, uas)
 
 
 def test_mask_ips_keeps_prefixes_and_clock_times():
@@ -82,28 +82,6 @@ def test_visitor_ids_are_daily_keyed_and_salts_expire(tmp_path):
     assert again.to_pylist()[:3] == ids[:3] and again.to_pylist()[3] != ids[3]
 
 
-def test_visitor_ids_stay_right_when_the_ip_table_changes(tmp_path):
-    """The hasher keys its known combinations by the IP table's codes: another table (another run's, or one
-    that started over) must not reuse them."""
-    from stats_lib.enrich._distinct import DistinctCache
-
-    def table():
-        return DistinctCache(None, pa.schema([]), many=lambda values: [])
-
-    salts = SaltStore.in_folder(tmp_path / "salts")
-    days, sites = pa.array(["2026-11-09"] * 3), pa.array(["example.com"] * 3)
-    ips, uas = pa.array(["203.0.113.7", "198.51.100.1", None]), pa.array(["Firefox"] * 3)
-    expected = [visitor_id(salts.salt("2026-11-09"), "example.com", ip, ua) for ip, ua in zip(ips.to_pylist(), uas.to_pylist())]
-    first = table()
-    assert visitor_ids(days, sites, ips, uas, salts, first).to_pylist() == expected
-    second = table()
-    second.codes(pa.array(["198.51.100.1", "203.0.113.7"]))  # the same addresses under other codes
-    assert visitor_ids(days, sites, ips, uas, salts, second).to_pylist() == expected
-    second.clear()
-    second.codes(pa.array(["198.51.100.1"]))
-    assert visitor_ids(days, sites, ips, uas, salts, second).to_pylist() == expected
-
-
 def test_a_salt_created_twice_keeps_the_first_value(tmp_path):
     """``create`` returns the salt actually stored: a second writer of the same day gets the first one's."""
     folder = LocalSaltFolder(tmp_path / "salts")
@@ -116,11 +94,11 @@ def test_a_salt_created_twice_keeps_the_first_value(tmp_path):
     assert folder.read("2026-11-09") is None and folder.deleted("2026-11-09") and folder.days() == []
 
 
-def test_a_hasher_does_not_reuse_ids_of_a_purged_salt(tmp_path):
-    """The hasher is not told about purges: it keys what it knows by the day's salt, so a salt deleted and
-    created again in the same run gives the new salt's ids."""
+def test_visitor_ids_do_not_outlive_a_purged_salt(tmp_path):
+    """The visitor-id step is not told about purges: a salt deleted and created again in the same run gives the
+    new salt's ids."""
     salts = SaltStore.in_folder(tmp_path / "salts", retention_days=2, today=dt.date(2026, 11, 10))
-    hasher = VisitorHasher(salts)
+    hasher = VisitorIds(salts)
     args = (pa.array(["2026-11-01"]), pa.array(["example.com"]), pa.array(["203.0.113.7"]), pa.array(["Firefox"]))
     before = hasher.ids(*args).to_pylist()
     assert salts.purge() == ["2026-11-01"]

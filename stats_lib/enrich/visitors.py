@@ -1,9 +1,9 @@
 """Visitor ids: (day, site, client IP, user agent) -> keyed BLAKE2b, the day's salt as the key, 32 hex digits.
 
 ``visitor_id`` is the rule for one event. ``VisitorIds.ids`` applies it to a batch: it finds the batch's distinct
-(day, site, ip, ua) combinations (dictionary codes of each column, combined one column at a time with
-``pandas.factorize`` so no product of cardinalities can overflow), hashes each combination once and spreads the
-ids back to the rows. Nothing is remembered between batches except the salts the store hands out: hashing a
+(day, site, ua, ip) combinations (``distinct_rows``: the columns' dictionary codes read as one number, renumbered
+by ``pandas.factorize``, never overflowing whatever the cardinalities), hashes each combination once and spreads
+the ids back to the rows (a call takes at most 2**26 rows: the Arrow offsets of 32-digit ids). Nothing is remembered between batches except the salts the store hands out: hashing a
 combination costs about what looking it up in a memo would (1-2 microseconds), and without a memo there is no
 table that can fill up, so the step is right for any number of distinct sites, addresses and agents.
 """
@@ -44,15 +44,15 @@ class VisitorIds:
     def ids(self, days: pa.Array, sites: pa.Array, ips: pa.Array, uas: pa.Array) -> pa.Array:
         """One id per row; null where the day is null. ``days``: dates (date32) or 'YYYY-MM-DD' strings."""
         day_text = pc.cast(flat(days), pa.string())
-        columns = [encode(c) for c in (day_text, sites, ips, uas)]
+        columns = [encode(c) for c in (day_text, sites, uas, ips)]  # the addresses, most varied, folded last
         combination, first = distinct_rows(columns)
         digits = np.zeros((len(first), 32), np.uint8)  # the ids of the distinct combinations, as hex digits
         day_of = columns[0].indices.take(pa.array(first))
         for d, day in enumerate(columns[0].dictionary.to_pylist()):
             at = np.flatnonzero(pc.fill_null(pc.equal(day_of, d), False).to_numpy(zero_copy_only=False))
             rows = pa.array(first[at])
-            values = [pc.fill_null(c.dictionary.take(c.indices.take(rows)), "") for c in columns[1:]]
-            digits[at] = _hex_digits(self.salts.salt(day), values)
+            site, ua, ip = (pc.fill_null(c.dictionary.take(c.indices.take(rows)), "") for c in columns[1:])
+            digits[at] = _hex_digits(self.salts.salt(day), [site, ip, ua])
         ids = _hex_strings(digits[combination])
         return ids if columns[0].null_count == 0 else pc.if_else(pc.is_null(columns[0]), pa.scalar(None, pa.string()), ids)
 
@@ -60,18 +60,29 @@ class VisitorIds:
 def distinct_rows(columns: list[pa.DictionaryArray]) -> tuple[np.ndarray, np.ndarray]:
     """(the combination number of each row, the first row of each combination) for aligned encoded columns.
 
-    A row's combination starts as its first column's code (null: -1); each further column is folded in as
-    ``combination * (its distinct values + 1) + code``, then renumbered densely (``pandas.factorize``), so the
-    numbers stay below the row count and the product never exceeds int64, whatever the columns' cardinalities."""
-    combination = np.zeros(len(columns[0]), np.int64)
+    Each row's codes (null: 0, a value: its dictionary index + 1) are read as one mixed-radix number,
+    ``key * (distinct values + 1) + code`` column after column, which ``pandas.factorize`` numbers densely. Before
+    a column would take the key space past int64, the keys so far are renumbered densely (fewer than the rows), so
+    no product can overflow, whatever the columns' cardinalities."""
+    key = np.zeros(len(columns[0]), np.int64)
+    space = 1  # the number of values ``key`` can take
     for column in columns:
-        codes = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        combination, _ = pd.factorize(combination * (len(column.dictionary) + 1) + codes + 1)
+        radix = len(column.dictionary) + 1
+        if space * radix > _INT64_MAX:
+            key, uniques = pd.factorize(key)
+            space = len(uniques)
+        codes = pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64) + 1
+        key = key * radix + codes
+        space *= radix
+    combination, _ = pd.factorize(key)
     # factorize numbers values in order of appearance: a row is its combination's first exactly where the
     # running maximum of the numbers grows
     running = np.maximum.accumulate(combination)
     first = np.flatnonzero(np.diff(running, prepend=-1) > 0)
     return combination.astype(np.int64), first
+
+
+_INT64_MAX = (1 << 63) - 1
 
 
 def _hex_digits(salt: bytes, values: list[pa.Array]) -> np.ndarray:
