@@ -19,8 +19,7 @@ import pyarrow.compute as pc
 
 from ..config import Settings
 from ..enrich.geo import GeoLocator
-from ..enrich.pipeline import EnrichContext, enrich, ip_table, normalise_site, utc_days
-from ..enrich.visitors import VisitorHasher
+from ..enrich.pipeline import Enrichment, normalise_site, utc_days
 from ..privacy import ip_prefix_of, mask_ips
 from ..schema import RAW_SCHEMA, REJECT_SCHEMA, STORED_SCHEMA
 from ..warehouse.salts import SaltStore
@@ -77,8 +76,7 @@ class Enricher:
         self.salts = salts or SaltStore.in_folder(Path(salts_dir) if salts_dir else Path(settings.warehouse) / "_salts",
                                                   retention_days=settings.salt_retention_days)
         self.geo = GeoLocator(settings.geoip_path)
-        self.ips = ip_table(self.geo)
-        self.visitors = VisitorHasher(self.salts)
+        self.enrichment = Enrichment(self.salts, self.geo)  # every cache, for the life of the collector
 
     def enrich(self, rows: list[dict], source_file: str, first_line: int = 1) -> EnrichedBatch:
         """Enrich RAW rows (dicts with RAW_SCHEMA keys, plus an optional ``geo`` dict of viewer geolocation
@@ -86,9 +84,7 @@ class Enricher:
         for offset, row in enumerate(rows):
             row["line_number"] = first_line + offset
         raw = pa.Table.from_pylist(rows, schema=RAW_SCHEMA)
-        ctx = EnrichContext(source=SOURCE, source_file=source_file, salts=self.salts, geo=self.geo, ips=self.ips,
-                            visitors=self.visitors)
-        stored = enrich(raw, ctx)
+        stored = self.enrichment.enrich(raw, SOURCE, source_file)
         stored = _with_viewer_geo(stored, [row.get("geo") for row in rows])
         is_bot = pc.fill_null(stored["is_bot"], False)
         dropped = [
