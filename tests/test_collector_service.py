@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from collector_support import CHROME_UA, CollectorServer, stored, wait_until
+from conftest import run_cli
 from stats_lib.collector.security import Signatures
 from stats_lib.config import Settings
 
 SECRET = "test-secret-0123456789abcdef"
-SITES = ("example.com", "shop.test", "www.blog.test")
+SITES = ("example.com", "shop.test", "www.blog.test", "news.test")
 
 
 @pytest.fixture(scope="module")
@@ -316,3 +317,43 @@ def test_schemathesis_finds_no_server_error(server, tmp_path):
     assert after["status"] == "ok"
     assert after["accepted"] > before["accepted"]  # the fuzzer's valid events got through, not only refusals
     assert sum(after["refused"].values()) > sum(before["refused"].values())
+
+
+def test_custom_events_props_and_logs_vs_beacon_queries(server, tmp_path):
+    """The report's queries over beacon events and an access log of the same site, in the same warehouse."""
+    from stats_lib.api import query
+
+    now = dt.datetime.now(dt.timezone.utc)
+    stamp = now.strftime("%d/%b/%Y:%H:%M:%S +0000")
+    log = tmp_path / "access.log"
+    log.write_text("".join(f'198.51.100.{i} - - [{stamp}] "GET {path} HTTP/1.1" 200 512 "-" "{CHROME_UA}"\n'
+                           for i, path in enumerate(["/", "/a", "/a", "/b"])))
+    run_cli("ingest", str(log), "--site", "news.test", "--warehouse", str(server.warehouse), "--format", "combined")
+    beacons = [("127.0.20.1", "pageview", "/", None), ("127.0.20.1", "pageview", "/a", None),
+               ("127.0.20.1", "pageview", "/spa", None), ("127.0.21.1", "pageview", "/spa", None),
+               ("127.0.20.1", "signup", "/spa", {"plan": "pro", "trial": True}),
+               ("127.0.21.1", "signup", "/spa", {"plan": "pro", "trial": False}),
+               ("127.0.21.1", "signup", "/spa", {"plan": "free"}),
+               ("127.0.20.1", "download", "/a", {"file": "a.pdf", "size": 1.5})]
+    for source, name, path, props in beacons:
+        event = {"name": name, "url": f"https://news.test{path}", **({"props": props} if props else {})}
+        assert server.send(event, source=source).status == 202
+    wait_until(lambda: len(stored(server.warehouse, "site = 'news.test' AND source = 'collector'")) == 8,
+               "the news.test beacons")
+    settings = Settings.from_env(warehouse=str(server.warehouse), progress=False)
+    day = now.date()
+
+    custom = query("custom_events", day, day, "news.test", settings=settings)
+    assert custom[["event", "events", "visitors"]].values.tolist() == [["signup", 3, 2], ["download", 1, 1]]
+
+    props = query("event_props", day, day, "news.test", settings=settings)
+    got = {(r.event, r.prop, r.value): (r.events, r.visitors) for r in props.itertuples()}
+    assert got == {("signup", "plan", "pro"): (2, 2), ("signup", "plan", "free"): (1, 1),
+                   ("signup", "trial", "true"): (1, 1), ("signup", "trial", "false"): (1, 1),
+                   ("download", "file", "a.pdf"): (1, 1), ("download", "size", "1.5"): (1, 1)}
+
+    table = query("logs_vs_beacon", day, day, "news.test", settings=settings)
+    rows = {r.path: (r.log_pageviews, r.beacon_pageviews, r.beacon_per_log) for r in table.itertuples()}
+    assert {p: v[:2] for p, v in rows.items()} == {"/": (1, 1), "/a": (2, 1), "/b": (1, 0), "/spa": (0, 2)}
+    assert rows["/"][2] == 1.0 and rows["/a"][2] == 0.5 and rows["/b"][2] == 0.0
+    assert rows["/spa"][2] is None or rows["/spa"][2] != rows["/spa"][2]  # NULL (None or NaN in pandas)
