@@ -1,5 +1,5 @@
 -- custom_events: the collector's custom events (every event name but 'pageview'): event, events, visitors
--- (distinct visitor ids per UTC day, summed over the days), first_seen, last_seen. Bots never reach the
+-- (distinct visitor ids per UTC day, summed over the days), first_seen, last_seen (to the minute). Bots never reach the
 -- warehouse from the collector (they are dropped and counted as rejects).
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites).
 WITH per_day AS (
@@ -16,8 +16,8 @@ WITH per_day AS (
 SELECT event_name AS event,
        SUM(events) AS events,
        SUM(visitors) AS visitors,
-       MIN(first_seen) AS first_seen,
-       MAX(last_seen) AS last_seen
+       date_trunc('minute', MIN(first_seen)) AS first_seen,
+       date_trunc('minute', MAX(last_seen)) AS last_seen
 FROM per_day
 GROUP BY event_name
 ORDER BY events DESC, event

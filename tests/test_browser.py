@@ -19,7 +19,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = ["index.html", "01-overview.html", "02-pages.html", "03-acquisition.html", "04-audience.html",
-         "05-geography.html", "06-technical.html", "07-data-quality.html", "08-funnel.html", "map.html"]
+         "05-geography.html", "06-technical.html", "07-data-quality.html", "08-funnel.html", "09-events.html",
+         "map.html"]
 WIDTHS = [1400, 400]
 SHOTS = Path("/tmp/site-stats-shots")
 

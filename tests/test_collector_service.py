@@ -357,3 +357,12 @@ def test_custom_events_props_and_logs_vs_beacon_queries(server, tmp_path):
     assert {p: v[:2] for p, v in rows.items()} == {"/": (1, 1), "/a": (2, 1), "/b": (1, 0), "/spa": (0, 2)}
     assert rows["/"][2] == 1.0 and rows["/a"][2] == 0.5 and rows["/b"][2] == 0.0
     assert rows["/spa"][2] is None or rows["/spa"][2] != rows["/spa"][2]  # NULL (None or NaN in pandas)
+
+    from stats_lib.reports.run import NOTEBOOKS_DIR, render_report
+
+    render_report(start=day, end=day, site="news.test", out=tmp_path / "report", settings=settings,
+                  notebook_paths=[NOTEBOOKS_DIR / "09-events.ipynb"])
+    page = (tmp_path / "report" / "09-events.html").read_text(encoding="utf-8")
+    for name in ("custom_events", "event_props", "logs_vs_beacon"):
+        assert f'data-table="{name}"' in page
+    assert "signup" in page and "a.pdf" in page and "/spa" in page

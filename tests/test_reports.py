@@ -15,7 +15,7 @@ from stats_lib.reports import html as rhtml
 from stats_lib.reports import maps, metrics
 
 PAGES = ["01-overview", "02-pages", "03-acquisition", "04-audience", "05-geography", "06-technical",
-         "07-data-quality", "08-funnel"]
+         "07-data-quality", "08-funnel", "09-events"]
 
 
 @pytest.fixture(scope="module")
