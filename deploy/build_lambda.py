@@ -1,8 +1,8 @@
 """Build the Lambda deployment package: ``build/lambda/`` (unzipped) and ``build/lambda.zip``.
 
 The package holds what the handlers (``stats_lib.aws.handlers``) import, not the report stack (Jupyter,
-papermill, folium, matplotlib): the distributions in ``LAMBDA_REQUIREMENTS`` and their dependencies, pinned by
-``requirements.lock`` and downloaded from the package index as wheels for Lambda's platform (Linux x86_64,
+papermill, folium, matplotlib): the runtime dependencies of ``pyproject.toml`` but those in ``NOT_FOR_LAMBDA``,
+and their dependencies, pinned by ``requirements.lock`` and downloaded from the package index as wheels for Lambda's platform (Linux x86_64,
 CPython 3.11), plus the ``stats_lib`` package and the ``queries/`` folder from this checkout. Files no handler
 can use (test suites, C headers, Cython sources, Arrow Flight) are removed by the explicit ``PRUNE`` patterns,
 and every pattern's removal is printed. The build fails when the unzipped package is over Lambda's 250 MB limit
@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -28,12 +29,27 @@ LIMIT_BYTES = 262_144_000  # Lambda: 250 MB unzipped, function and layers togeth
 PLATFORM = ["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11",
             "--only-binary=:all:"]
 
-# What the handlers import (ingest, the S3 lake, the collector's Lambda adapter); versions come from the lock.
-LAMBDA_REQUIREMENTS = [
-    "pyarrow", "numpy", "pandas", "awswrangler", "boto3", "sqlglot", "tqdm", "ua-parser[regex]", "regex",
-    "crawlerdetect", "crawler-user-agents", "geoip2", "maxminddb", "airportsdata", "zstandard", "pyyaml",
-    "device-detector", "starlette", "mangum",
-]
+# The runtime dependencies (pyproject.toml) that no handler imports: the report stack, the query engines and
+# the local collector server. Everything else goes into the package; versions come from the lock.
+NOT_FOR_LAMBDA = {
+    "papermill": "reports", "nbconvert": "reports", "nbformat": "reports", "ipykernel": "reports",
+    "jupyterlab": "reports", "folium": "reports", "django-js-lib-leaflet": "reports", "matplotlib": "reports",
+    "ipywidgets": "reports", "countryinfo": "reports", "duckdb": "the local query engine",
+    "pyathena": "Athena queries run from site-stats query, not from a handler",
+    "uvicorn": "the local collector server (Lambda uses mangum)", "httptools": "uvicorn", "uvloop": "uvicorn",
+}
+
+
+def lambda_requirements() -> list[str]:
+    """pyproject.toml's runtime dependencies, without ``NOT_FOR_LAMBDA``'s and without version ranges."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = []
+    for requirement in project["dependencies"]:
+        name = re.match(r"[A-Za-z0-9._-]+(\[[^]]*\])?", requirement.strip()).group(0)
+        if _norm(name.split("[")[0]) not in {_norm(n) for n in NOT_FOR_LAMBDA}:
+            wanted.append(name)
+    return wanted
+
 
 # Lambda's python3.11 runtime runs on Amazon Linux 2 (glibc 2.26): it loads manylinux2014 (glibc 2.17) wheels,
 # not the manylinux_2_27/2_28 ones the lock's versions of these ship only. Each is pinned here to its newest
@@ -90,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lambda: {name}=={version} instead of the lock's {lock.get(_norm(name))}: {why}")
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
            "--no-warn-conflicts", "--target", str(target), *PLATFORM, "-c", str(constraints)]
-    print(f"lambda: installing {len(LAMBDA_REQUIREMENTS)} requirements for manylinux2014_x86_64 / CPython 3.11")
-    subprocess.run([*pip, *LAMBDA_REQUIREMENTS], check=True)
+    requirements = lambda_requirements()
+    print(f"lambda: installing {', '.join(requirements)} for manylinux2014_x86_64 / CPython 3.11; leaving out "
+          + ", ".join(f"{name} ({why})" for name, why in NOT_FOR_LAMBDA.items()))
+    subprocess.run([*pip, *requirements], check=True)
     unpinned = {name: version for name, version in _installed(target).items() if pins.get(name) != version}
     if unpinned:
         print("lambda: error: installed versions not pinned by the lock or LAMBDA_PINS: "
