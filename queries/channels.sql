@@ -1,15 +1,9 @@
 -- channels: pageview visitors by acquisition channel (search, social, email, ai, direct, internal, other;
--- 'unknown' before referrers are classified): channel, visitors (distinct ids per UTC day, summed), pageviews.
+-- 'unknown' before referrers are classified): channel, visitors (distinct ids per UTC day and site, summed),
+-- pageviews. Reads the daily rollups (queries/rollups/), computed from the events for days without them.
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites).
-WITH per_day AS (
-    SELECT dt, COALESCE(referrer_channel, 'unknown') AS channel,
-           COUNT(DISTINCT visitor_id) AS visitors,
-           COUNT(*) AS pageviews
-    FROM events
-    WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND is_pageview
-    GROUP BY dt, COALESCE(referrer_channel, 'unknown')
-)
 SELECT channel, SUM(visitors) AS visitors, SUM(pageviews) AS pageviews
-FROM per_day
+FROM rollup_channels
+WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site)
 GROUP BY channel
 ORDER BY visitors DESC, channel

@@ -1,25 +1,20 @@
 -- map_cities: pageview visitors by located city, for the geography map: country_code, country, city,
--- latitude, longitude, visitors (distinct visitor ids per UTC day, summed over the days), peak_day_visitors
--- (the most distinct visitor ids the place had on one day: a lower bound on the number of different people),
--- country_peak_day_visitors (the same for the whole country), pageviews. The report's k-anonymity threshold
--- uses the peaks. Places without coordinates are left out.
+-- latitude, longitude, visitors (distinct visitor ids per UTC day and site, summed over the days),
+-- peak_day_visitors (the most distinct visitor ids the place had on one day: a lower bound on the number of
+-- different people), country_peak_day_visitors (the same for the whole country), pageviews. The report's
+-- k-anonymity threshold uses the peaks. Places without coordinates are left out. Reads the daily rollups (queries/rollups/), computed from the events for days without them.
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites).
-WITH located AS (
-    SELECT dt, visitor_id, country_code, country, city, latitude, longitude
-    FROM events
-    WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND is_pageview
-      AND latitude IS NOT NULL AND longitude IS NOT NULL
-),
-per_day AS (
+WITH per_day AS (
     SELECT dt, country_code, country, city, latitude, longitude,
-           COUNT(DISTINCT visitor_id) AS visitors,
-           COUNT(*) AS pageviews
-    FROM located
+           SUM(visitors) AS visitors, SUM(pageviews) AS pageviews
+    FROM rollup_cities
+    WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site)
     GROUP BY dt, country_code, country, city, latitude, longitude
 ),
 country_day AS (
-    SELECT dt, country_code, COUNT(DISTINCT visitor_id) AS visitors
-    FROM located
+    SELECT dt, country_code, SUM(visitors) AS visitors
+    FROM rollup_located_countries
+    WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site)
     GROUP BY dt, country_code
 ),
 country_peak AS (
@@ -38,5 +33,5 @@ places AS (
 SELECT p.country_code, p.country, p.city, p.latitude, p.longitude, p.visitors, p.peak_day_visitors,
        c.peak AS country_peak_day_visitors, p.pageviews
 FROM places AS p
-LEFT JOIN country_peak AS c ON c.country_code = p.country_code OR (c.country_code IS NULL AND p.country_code IS NULL)
-ORDER BY p.visitors DESC, p.country_code, p.city
+LEFT JOIN country_peak AS c ON c.country_code IS NOT DISTINCT FROM p.country_code
+ORDER BY p.visitors DESC, p.country_code, p.city, p.country, p.latitude, p.longitude

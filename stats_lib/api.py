@@ -1,4 +1,4 @@
-"""The public verbs: ``query`` (``ingest`` lives in ``ingest.py``)."""
+"""The public verbs: ``query`` and ``QuerySession`` (``ingest`` lives in ``ingest.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,47 @@ import pandas as pd
 
 from .config import Settings
 from .engines import sql
+
+
+class QuerySession:
+    """Many queries on one engine connection, as a report run makes them: on DuckDB one connection and one
+    reading of the warehouse's rollup state for all of them.
+
+    ``rollups=False`` computes every figure from the events (the plain path; the rollups give the same rows)."""
+
+    def __init__(self, settings: Settings | None = None, *, engine: str | None = None, rollups: bool = True) -> None:
+        self.settings = settings or Settings.from_env()
+        self.engine = engine or self.settings.engine
+        if self.engine not in ("duckdb", "athena"):
+            raise ValueError(f"unknown engine {self.engine!r}; use duckdb or athena")
+        self.rollups = rollups
+        self._duck = None
+
+    def query(self, name: str, start: dt.date | str | None = None, end: dt.date | str | None = None,
+              site: str | None = None, **params: object) -> pd.DataFrame:
+        """Run ``queries/NAME.sql`` for the inclusive UTC date range and site; return a DataFrame."""
+        q = sql.load(name)
+        bound = sql.parameters(_date(start), _date(end), site, **params)
+        if self.engine == "duckdb":
+            if self._duck is None:
+                from .engines.duckdb import Session
+
+                self._duck = Session(self.settings.warehouse, self.settings, rollups=self.rollups)
+            return self._duck.run(q, bound).to_pandas()
+        from .engines import athena
+
+        return athena.run(q, bound, self.settings)
+
+    def close(self) -> None:
+        if self._duck is not None:
+            self._duck.close()
+            self._duck = None
+
+    def __enter__(self) -> "QuerySession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def query(
@@ -21,19 +62,8 @@ def query(
     **params: object,
 ) -> pd.DataFrame:
     """Run ``queries/NAME.sql`` for the inclusive UTC date range and site; return a DataFrame."""
-    settings = settings or Settings.from_env()
-    q = sql.load(name)
-    bound = sql.parameters(_date(start), _date(end), site, **params)
-    engine = engine or settings.engine
-    if engine == "duckdb":
-        from .engines import duckdb as duck
-
-        return duck.run(q, bound, settings.warehouse, settings).to_pandas()
-    if engine == "athena":
-        from .engines import athena
-
-        return athena.run(q, bound, settings)
-    raise ValueError(f"unknown engine {engine!r}; use duckdb or athena")
+    with QuerySession(settings, engine=engine) as session:
+        return session.query(name, start, end, site, **params)
 
 
 def _date(value: dt.date | str | None) -> dt.date | None:

@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=7)
     p.add_argument("--out", default="outputs")
 
+    p = sub.add_parser("rollup", parents=[common], help="rebuild the daily rollup tables from the stored events")
+    p.add_argument("--start", type=_date, help="first UTC day, inclusive (YYYY-MM-DD; default: the first with events)")
+    p.add_argument("--end", type=_date, help="last UTC day, inclusive (YYYY-MM-DD; default: the last with events)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
     p = sub.add_parser("prune", parents=[common, confirm],
                        help="delete events, rollups, rejects, ledger records and salts of days older than N days")
     p.add_argument("--keep-days", type=_non_negative, required=True, metavar="N",
@@ -190,6 +195,18 @@ def _confirm(plan: str, yes: bool) -> bool:
     return answer in ("y", "yes")
 
 
+def _cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
+    from .warehouse.guard import require_warehouse
+    from .warehouse.rollups import rebuild
+
+    _check_period(args)
+    require_warehouse(settings, writing=True)
+    result = rebuild(settings.warehouse, settings, start=args.start and args.start.isoformat(),
+                     end=args.end and args.end.isoformat(), progress=settings.progress and not args.quiet)
+    print(result.text())
+    return 0
+
+
 def _cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     from .warehouse.guard import require_warehouse
     from .warehouse.retention import Retention
@@ -227,6 +244,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "report": _cmd_report,
     "serve": _cmd_serve,
     "demo": _cmd_demo,
+    "rollup": _cmd_rollup,
     "prune": _cmd_prune,
     "forget": _cmd_forget,
 }

@@ -1,4 +1,10 @@
-"""The embedded engine: DuckDB over the local warehouse's Parquet files."""
+"""The embedded engine: DuckDB over the warehouse's Parquet files (a local folder, or S3 through pyarrow).
+
+``Session`` keeps one connection for many queries (a report run) and reads the warehouse's rollup state once:
+each query's ``rollup_NAME`` tables become views over exactly the rollup files of the period's days that have
+valid rollups, the other days are computed from the events (see ``warehouse/rollups.py``). ``RollupBuilder``
+computes a day's rollups from that day's event files only.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,12 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.fs as pafs
 
 from ..config import Settings
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from ..warehouse.local import LocalWarehouse, ledger_tables, read_record
+from ..warehouse import rollups as rollup_store
 from .sql import Query
 
 
@@ -93,14 +101,96 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def execute(con: duckdb.DuckDBPyConnection, query: Query, params: dict[str, object]) -> pa.Table:
+    """Run a query with its named parameters bound (only those it uses; a missing one is an error)."""
+    text, names = query.rendered("duckdb")
+    wanted = set(names)
+    bound = {k: v for k, v in params.items() if k in wanted}
+    missing = wanted - set(bound)
+    if missing:
+        raise ValueError(f"query {query.name!r} needs parameters: {', '.join(sorted(missing))}")
+    return _plain_numbers(con.sql(text, params=bound).to_arrow_table())
+
+
+class Session:
+    """One DuckDB connection and one reading of the rollup state for many queries (``rollups=False``: every
+    figure computed from the events, the plain path the rollups are checked against)."""
+
+    def __init__(self, warehouse: str | Path, settings: Settings | None = None, *, rollups: bool = True) -> None:
+        self.settings = settings or Settings.from_env()
+        self.con = connect(warehouse, self.settings)
+        self.store = rollup_store.Store.for_warehouse(str(warehouse), self.settings)
+        self.state = rollup_store.RollupState.load(self.store) if rollups else None
+        self._views: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def run(self, query: Query, params: dict[str, object]) -> pa.Table:
+        plan = None
+        if self.state is not None:
+            plan = rollup_store.Plan(self.state, str(params["start"]), str(params["end"]), self._rollup_view)
+        return execute(self.con, query.with_rollups(plan), params)
+
+    def _rollup_view(self, name: str, days: list[str]) -> str:
+        key = (name, tuple(days))
+        if key not in self._views:
+            view = self._views[key] = f"_rollup_{name}_{len(self._views)}"
+            _register_files(self.con, view, self.store, [self.store.part_path(name, d) for d in days],
+                            self.store.path(rollup_store.ROLLUPS, name))
+        return self._views[key]
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _register_files(con: duckdb.DuckDBPyConnection, view: str, store: rollup_store.Store, paths: list[str],
+                    base: str, *, union: bool = False) -> None:
+    """A view over Parquet files with a hive ``dt`` partition: DuckDB's reader locally, a pyarrow dataset on S3."""
+    if isinstance(store.fs, pafs.LocalFileSystem):
+        files = "[" + ", ".join(_literal(p) for p in paths) + "]"
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({files}, hive_partitioning = true, "
+                    f"hive_types = {{'dt': VARCHAR}}{', union_by_name = true' if union else ''})")
+        return
+    import pyarrow.dataset as ds
+
+    hive = ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive")
+    data = ds.dataset(paths, format="parquet", filesystem=store.fs, partitioning=hive, partition_base_dir=base)
+    con.register(f"_{view}_data", data)
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM _{view}_data")
+
+
+class RollupBuilder:
+    """Computes a day's rollups on DuckDB from that day's event files only."""
+
+    def __init__(self, store: rollup_store.Store, defs: dict[str, rollup_store.Definition],
+                 settings: Settings | None = None) -> None:
+        self.store, self.defs = store, defs
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self._texts = {name: d.query.for_duckdb() for name, d in defs.items()}
+
+    def day(self, day: str, files: list[tuple[str, int]]) -> dict[str, pa.Table]:
+        paths = [self.store.path("events", f"dt={day}", name) for name, _ in files]
+        _register_files(self.con, "events", self.store, paths, self.store.path("events"), union=True)
+        params = {"start": day, "end": day, "site": ""}
+        return {name: _plain_numbers(self.con.sql(text, params=params).to_arrow_table())
+                for name, text in self._texts.items()}
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "RollupBuilder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def run(query: Query, params: dict[str, object], warehouse: str | Path, settings: Settings | None = None) -> pa.Table:
-    con = connect(warehouse, settings)
-    try:
-        wanted = set(query.placeholders())
-        bound = {k: v for k, v in params.items() if k in wanted}
-        missing = wanted - set(bound)
-        if missing:
-            raise ValueError(f"query {query.name!r} needs parameters: {', '.join(sorted(missing))}")
-        return _plain_numbers(con.sql(query.for_duckdb(), params=bound).to_arrow_table())
-    finally:
-        con.close()
+    """One query on its own connection (a report run uses one ``Session`` for all its queries)."""
+    with Session(warehouse, settings) as session:
+        return session.run(query, params)

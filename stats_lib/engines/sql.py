@@ -8,15 +8,22 @@ Shared relations: ``queries/shared/NAME.sql`` defines a relation (one SELECT) th
 ``sessions``. A query that reads a table called NAME without defining it itself gets the definition inlined as
 a common table expression (with the shared relations it reads in turn, dependencies first), so the rule is
 written once and every query, on either engine, runs the same text.
+
+Rollups: ``queries/rollups/NAME.sql`` defines a daily rollup (see ``warehouse/rollups.py``). A report query reads
+it as the table ``rollup_NAME``; the loader replaces that table by the union of the stored rollup rows of the
+period's days that have them and the same SQL computed from the events for the days that do not, as a
+``RollupSplit`` says (``Query.with_rollups``). Without one, every day is computed from the events: slower, and
+exactly the same rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import sqlglot
 from sqlglot import exp
@@ -39,10 +46,30 @@ def shared_dir() -> Path:
     return QUERIES_DIR / "shared"
 
 
+def rollups_dir() -> Path:
+    return QUERIES_DIR / "rollups"
+
+
+ROLLUP_PREFIX = "rollup_"
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class RollupSplit(Protocol):
+    def split(self, name: str) -> tuple[str | None, list[str], list[str] | None]:
+        """(table holding rollup ``name``'s stored rows for the period, or None; the days to read from it; the
+        days to compute from the events, or None for every day of the period)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Query:
     name: str
     text: str  # Athena/Trino SQL with :named placeholders
+    rollups: RollupSplit | None = field(default=None, compare=False)
+
+    def with_rollups(self, split: RollupSplit | None) -> "Query":
+        return replace(self, rollups=split)
 
     @property
     def description(self) -> str:
@@ -50,26 +77,96 @@ class Query:
         return " ".join(lines)
 
     def tree(self) -> exp.Expression:
-        """The parsed query with every shared relation it reads inlined (a fresh copy: callers may change it)."""
-        return inline_shared(_parse(self.text).copy(), _shared_definitions(shared_dir()))
+        """The parsed query with the rollups and shared relations it reads inlined (a fresh copy)."""
+        tree = expand_rollups(_parse(self.text).copy(), self.rollups)
+        return inline_shared(tree, _shared_definitions(shared_dir()))
 
     def placeholders(self) -> list[str]:
-        return [p.name for p in self.tree().find_all(exp.Placeholder)]
+        return list(self._rendered("duckdb")[1])
 
     def for_duckdb(self) -> str:
-        return for_duckdb(self.tree())
+        return self._rendered("duckdb")[0]
 
     def for_athena(self) -> tuple[str, list[str]]:
         """Trino text with ``?`` placeholders and the parameter names in order."""
-        names: list[str] = []
+        text, names = self._rendered("trino")
+        return text, list(names)
 
-        def swap(node: exp.Expression) -> exp.Expression:
-            if isinstance(node, exp.Placeholder) and node.name:
-                names.append(node.name)
-                return exp.Placeholder()
-            return node
+    def rendered(self, dialect: str) -> tuple[str, tuple[str, ...]]:
+        """(text for ``dialect`` with named placeholders, the placeholder names in order)."""
+        return self._rendered(dialect)
 
-        return self.tree().transform(swap).sql(dialect="trino"), names
+    def _rendered(self, dialect: str) -> tuple[str, tuple[str, ...]]:
+        """The text for ``dialect`` and its placeholder names in order. Transpiling is done once per query and
+        shape of its rollup split (which branches exist); the day lists and table names are filled in after."""
+        shapes, subs = _shapes(self.text, self.rollups)
+        text, names = _render(self.text, shapes, dialect, _shared_stamp())
+        for sentinel, value in subs:
+            text = text.replace(sentinel, value)
+        return text, names
+
+
+Shape = tuple[str, bool, str]  # rollup name, has stored rows, computed days: "all", "none" or "some"
+
+
+@lru_cache(maxsize=512)
+def _rollups_read(text: str) -> tuple[str, ...]:
+    tree = _parse(text)
+    defined = _cte_names(tree)
+    return tuple(n[len(ROLLUP_PREFIX):] for n in _reads(tree) if n.startswith(ROLLUP_PREFIX) and n not in defined)
+
+
+def _shapes(text: str, split: RollupSplit | None) -> tuple[tuple[Shape, ...], list[tuple[str, str]]]:
+    shapes: list[Shape] = []
+    subs: list[tuple[str, str]] = []
+    for name in _rollups_read(text):
+        if split is None:
+            shapes.append((name, False, "all"))
+            continue
+        table, built, computed = split.split(name)
+        has_built = bool(table and built)
+        kind = "all" if computed is None else ("some" if computed else "none")
+        shapes.append((name, has_built, kind))
+        if has_built:
+            if not _TABLE.match(str(table)):
+                raise ValueError(f"not a table name: {table!r}")
+            subs += [(f"__rollup_table_{name}__", str(table)), (f"'__built_{name}__'", _day_list(built, check=True))]
+        if kind == "some":
+            subs.append((f"'__computed_{name}__'", _day_list(computed or [], check=True)))
+    return tuple(shapes), subs
+
+
+class _Sentinels:
+    """A split whose table names and days are placeholders, filled in after transpiling."""
+
+    def __init__(self, shapes: tuple[Shape, ...]) -> None:
+        self.shapes = {name: (built, kind) for name, built, kind in shapes}
+
+    def split(self, name: str) -> tuple[str | None, list[str], list[str] | None]:
+        built, kind = self.shapes[name]
+        computed = None if kind == "all" else ([] if kind == "none" else [f"__computed_{name}__"])
+        return (f"__rollup_table_{name}__", [f"__built_{name}__"], computed) if built else (None, [], computed)
+
+
+def _shared_stamp() -> tuple:
+    folder = shared_dir()
+    files = sorted(folder.glob("*.sql")) if folder.is_dir() else []
+    return tuple((p.name, p.stat().st_mtime_ns) for p in files)
+
+
+@lru_cache(maxsize=512)
+def _render(text: str, shapes: tuple[Shape, ...], dialect: str, stamp: tuple) -> tuple[str, tuple[str, ...]]:
+    tree = inline_shared(expand_rollups(_parse(text).copy(), _Sentinels(shapes)), _shared_definitions(shared_dir()))
+    names = tuple(p.name for p in tree.find_all(exp.Placeholder))
+    if dialect == "duckdb":
+        return for_duckdb(tree), names
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name:
+            return exp.Placeholder()
+        return node
+
+    return tree.transform(swap, copy=False).sql(dialect=dialect), names
 
 
 def for_duckdb(tree: exp.Expression) -> str:
@@ -82,12 +179,20 @@ def for_duckdb(tree: exp.Expression) -> str:
             return exp.Coalesce(this=node.copy(), expressions=[exp.Literal.number(0)])
         return node
 
-    return tree.copy().transform(fix).sql(dialect="duckdb")
+    return tree.transform(fix).sql(dialect="duckdb")
 
 
 @lru_cache(maxsize=256)
 def _parse(text: str) -> exp.Expression:
     return sqlglot.parse_one(text, read="trino")
+
+
+def _bare(tree: exp.Expression) -> exp.Expression:
+    """A copy without comments, for inlining (the header comments stay in the files)."""
+    tree = tree.copy()
+    for node in tree.walk():
+        node.comments = None
+    return tree
 
 
 @lru_cache(maxsize=8)
@@ -127,13 +232,88 @@ def inline_shared(tree: exp.Expression, shared: dict[str, exp.Expression]) -> ex
         visit(name, ())
     if not order:
         return tree
-    ctes = [exp.CTE(this=shared[n].copy(), alias=exp.TableAlias(this=exp.to_identifier(n))) for n in order]
+    ctes = [exp.CTE(this=_bare(shared[n]), alias=exp.TableAlias(this=exp.to_identifier(n))) for n in order]
     with_ = tree.args.get("with_")
     if with_ is None:
         tree.set("with_", exp.With(expressions=ctes))
     else:
         with_.set("expressions", ctes + list(with_.expressions))
     return tree
+
+
+def rollup_names() -> list[str]:
+    return sorted(p.stem for p in rollups_dir().glob("*.sql"))
+
+
+def load_rollup(name: str) -> Query:
+    path = rollups_dir() / f"{name}.sql"
+    if not _NAME.match(name) or not path.is_file():
+        raise UnknownQuery(f"unknown rollup {name!r}; available: {', '.join(rollup_names())}")
+    return Query(f"rollup {name}", path.read_text())
+
+
+def rollup_columns(query: Query) -> list[str]:
+    """The output column names of a rollup's SELECT."""
+    return list(_parse(query.text).named_selects)
+
+
+def _day_list(days: list[str], *, check: bool = False) -> str:
+    for day in days if check else ():
+        if not _DAY.match(day):
+            raise ValueError(f"not a day: {day!r}")
+    return ", ".join(f"'{d}'" for d in days)
+
+
+def _only_days(tree: exp.Expression, days: list[str]) -> exp.Expression:
+    """``tree`` reading only the given days of ``events`` (each read replaced by a filtered subquery)."""
+    where = f"dt IN ({_day_list(days)})" if days else "FALSE"
+
+    def restrict(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.name == "events" and not node.args.get("db"):
+            sub = _parse(f"SELECT * FROM events WHERE {where}").copy()
+            return exp.Subquery(this=sub, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
+        return node
+
+    return tree.transform(restrict)
+
+
+def rollup_relation(name: str, split: RollupSplit | None) -> exp.Expression:
+    """The SELECT that stands for ``rollup_NAME``: stored rows of the built days UNION ALL the rollup's SQL over
+    the events of the other days."""
+    definition = load_rollup(name)
+    columns = ", ".join(rollup_columns(definition))
+    table, built, computed = split.split(name) if split is not None else (None, [], None)
+    computed_tree = inline_shared(_bare(_parse(definition.text)), _shared_definitions(shared_dir()))
+    if computed is not None:
+        computed_tree = _only_days(computed_tree, computed)
+    branches: list[exp.Expression] = []
+    if table and built:
+        if not _TABLE.match(table):
+            raise ValueError(f"not a table name: {table!r}")
+        branches.append(_parse(f"SELECT {columns} FROM {table} WHERE dt IN ({_day_list(built)})").copy())
+    if computed is None or computed or not branches:
+        outer = _parse(f"SELECT {columns} FROM computed_rows").copy()
+        outer.set("from_", exp.From(this=exp.Subquery(this=computed_tree,
+                                                     alias=exp.TableAlias(this=exp.to_identifier("computed_rows")))))
+        branches.append(outer)
+    relation = branches[0]
+    for branch in branches[1:]:
+        relation = exp.Union(this=relation, expression=branch, distinct=False)
+    return relation
+
+
+def expand_rollups(tree: exp.Expression, split: RollupSplit | None) -> exp.Expression:
+    """``tree`` with every read of a ``rollup_NAME`` table (not a CTE of its own) replaced by its relation."""
+    defined = _cte_names(tree)
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if (isinstance(node, exp.Table) and not node.args.get("db") and node.name.startswith(ROLLUP_PREFIX)
+                and node.name not in defined):
+            relation = rollup_relation(node.name[len(ROLLUP_PREFIX):], split)
+            return exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
+        return node
+
+    return tree.transform(swap)
 
 
 def load(name: str) -> Query:

@@ -1,0 +1,8 @@
+-- rollup channels: per UTC day and site, pageviews by acquisition channel ('unknown' before referrers are classified): visitors (distinct visitor ids), pageviews.
+-- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites); a rollup is built with start = end.
+SELECT dt, site, COALESCE(referrer_channel, 'unknown') AS channel,
+       COUNT(DISTINCT visitor_id) AS visitors,
+       COUNT(*) AS pageviews
+FROM events
+WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND is_pageview
+GROUP BY dt, site, COALESCE(referrer_channel, 'unknown')

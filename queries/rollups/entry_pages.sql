@@ -1,0 +1,9 @@
+-- rollup entry_pages: per UTC day and site, sessions (shared/sessions.sql) by their entry page: path, entries,
+-- visitors (distinct visitor ids), bounces (one-pageview sessions).
+-- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites); a rollup is built with start = end.
+SELECT dt, site, entry_path AS path,
+       COUNT(*) AS entries,
+       COUNT(DISTINCT visitor_id) AS visitors,
+       COUNT_IF(pageviews = 1) AS bounces
+FROM sessions
+GROUP BY dt, site, entry_path

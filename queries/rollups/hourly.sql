@@ -1,0 +1,8 @@
+-- rollup hourly: per UTC day and site, pageviews by clock hour (UTC; visitor ids of that hour): visitors (distinct visitor ids), pageviews.
+-- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites); a rollup is built with start = end.
+SELECT dt, site, DATE_TRUNC('hour', ts) AS hour,
+       COUNT(DISTINCT visitor_id) AS visitors,
+       COUNT(*) AS pageviews
+FROM events
+WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND is_pageview
+GROUP BY dt, site, DATE_TRUNC('hour', ts)

@@ -1,0 +1,239 @@
+"""Numbers stay exact: every report query gives the same rows from the daily rollups as from the raw events.
+
+Three computations of each query are compared row for row: (1) the report query reading stored rollups,
+(2) the same query with every day computed from the events (no rollups), and (3) a plain reference query in
+tests/plain_queries/ written directly over the events, independently of the rollup definitions. They run on the
+demo sample, the report test log (hostile strings), a real Apache log corpus, a log without user agents and a
+generated multi-site corpus, for the whole period, a part of it and one site; then again after a late file,
+with rollups left stale, and after a re-run (which must write the same bytes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import math
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import report_data
+from conftest import REPO, run_cli
+from stats_lib.benchmarks.synthetic import Generator, Shape
+from stats_lib.config import Settings
+from stats_lib.engines import duckdb as duck
+from stats_lib.engines import sql
+from stats_lib.ingest import ingest
+from stats_lib.samples import generate
+from stats_lib.warehouse import rollups
+
+PLAIN = Path(__file__).parent / "plain_queries"
+REPORT_QUERIES = sorted(p.stem for p in PLAIN.glob("*.sql"))
+
+
+def _notebook_queries() -> set[str]:
+    import re
+
+    names: set[str] = set()
+    for nb in (REPO / "notebooks").glob("*.ipynb"):
+        names.update(re.findall(r'query\(\\"([a-z_]+)\\"', nb.read_text()))
+    return names
+
+
+def test_every_report_query_over_events_is_checked_and_reads_rollups():
+    over_events = {n for n in _notebook_queries() if "duckdb only" not in sql.load(n).description.lower()}
+    over_events.add("data_range")
+    assert over_events <= set(REPORT_QUERIES)
+    for name in REPORT_QUERIES:
+        text = sql.load(name).text
+        assert "FROM rollup_" in text and "FROM events" not in text, name
+
+
+def _rows(table: pa.Table) -> tuple[list[str], list[tuple]]:
+    def norm(v):
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        if hasattr(v, "as_py"):
+            v = v.as_py()
+        return v
+
+    return table.column_names, [tuple(norm(v) for v in row.values()) for row in table.to_pylist()]
+
+
+def _plain(con, name: str, params: dict) -> pa.Table:
+    return duck.execute(con, sql.Query(name, (PLAIN / f"{name}.sql").read_text()), params)
+
+
+def assert_exact(warehouse: Path, *, periods: list[tuple[str | None, str | None, str | None]] | None = None,
+                 expect_rollups: bool = True) -> int:
+    """Every report query, three ways, row for row; returns the number of rows compared."""
+    settings = Settings.from_env(warehouse=str(warehouse), progress=False)
+    state = rollups.RollupState.load(rollups.Store.for_warehouse(str(warehouse)))
+    if expect_rollups:
+        assert state.event_days and not state.stale_days(), "rollups should be complete here"
+    compared = 0
+    with duck.Session(warehouse, settings) as fast, duck.Session(warehouse, settings, rollups=False) as slow:
+        for start, end, site in periods or [(None, None, None)]:
+            params = sql.parameters(start and dt.date.fromisoformat(start), end and dt.date.fromisoformat(end), site)
+            for name in REPORT_QUERIES:
+                q = sql.load(name)
+                want = _rows(_plain(slow.con, name, params))
+                assert _rows(slow.run(q, params)) == want, (name, start, end, site, "computed from events")
+                assert _rows(fast.run(q, params)) == want, (name, start, end, site, "from rollups")
+                compared += len(want[1])
+    return compared
+
+
+def _periods(warehouse: Path, site: str) -> list[tuple[str | None, str | None, str | None]]:
+    days = sorted(rollups.Store.for_warehouse(str(warehouse)).event_days())
+    mid = days[len(days) // 2]
+    return [(None, None, None), (days[1], days[-2], None), (mid, mid, None), (None, None, site)]
+
+
+@pytest.fixture(scope="module")
+def demo_house(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    generate(root / "logs", days=5, end=dt.date(2026, 11, 20), seed=11, visitors_per_day=80)
+    (root / "logs" / "expected-daily.json").unlink()
+    ingest([str(root / "logs")], settings=Settings.from_env(warehouse=str(root / "wh"), progress=False), progress=False)
+    return root / "wh"
+
+
+def test_demo_data_is_exact_from_rollups_written_by_ingest(demo_house):
+    assert assert_exact(demo_house, periods=_periods(demo_house, "example.com")) > 100
+
+
+def test_report_log_with_hostile_strings_is_exact(tmp_path):
+    log = report_data.write_log(tmp_path / "logs")
+    wh = tmp_path / "wh"
+    ingest([str(log)], settings=Settings.from_env(warehouse=str(wh), progress=False), progress=False)
+    assert assert_exact(wh, periods=[(None, None, None), (None, None, report_data.SITE)]) > 50
+
+
+def test_real_apache_log_corpus_is_exact(tmp_path, corpora):
+    wh = tmp_path / "wh"
+    ingest([str(corpora / "elastic-examples-apache-logs" / "apache_logs")],
+           settings=Settings.from_env(warehouse=str(wh), progress=False), progress=False)
+    assert assert_exact(wh) > 100
+
+
+def test_a_log_without_user_agents_is_exact(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text("".join(f'203.0.113.{i % 7} - - [0{4 + i % 3}/May/2026:1{i % 10}:0{i % 6}:00 +0000] '
+                           f'"GET /p{i % 5} HTTP/1.1" {(200, 404, 304)[i % 3]} 512\n' for i in range(60)))
+    wh = tmp_path / "wh"
+    ingest([str(log)], format="common", settings=Settings.from_env(warehouse=str(wh), progress=False), progress=False)
+    assert assert_exact(wh) > 10
+
+
+@pytest.fixture(scope="module")
+def synthetic_house(tmp_path_factory) -> Path:
+    wh = tmp_path_factory.mktemp("synthetic") / "wh"
+    Generator(Shape(days=4, events_per_day=6000, paths=300, agents=80, countries=20, cities=60, referrers=40,
+                    edges=10), seed=5).write(wh, dt.date(2026, 2, 4))
+    return wh
+
+
+def test_generated_multi_site_corpus_is_exact_without_then_with_rollups(synthetic_house, tmp_path):
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    assert assert_exact(wh, expect_rollups=False) > 0  # a warehouse written before rollups: all computed
+    result = rollups.rebuild(str(wh))
+    assert result.days == ["2026-02-01", "2026-02-02", "2026-02-03", "2026-02-04"]
+    assert assert_exact(wh, periods=_periods(wh, "shop.example.com")) > 1000
+
+
+def _part_bytes(wh: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(wh)): p.read_bytes() for p in sorted((wh / "rollups").rglob("*.parquet"))}
+
+
+def test_a_rerun_writes_the_same_bytes(synthetic_house, tmp_path):
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    rollups.rebuild(str(wh))
+    first = _part_bytes(wh)
+    assert rollups.refresh(str(wh)).days == []  # nothing changed: nothing rebuilt
+    rollups.rebuild(str(wh))
+    assert _part_bytes(wh) == first and len(first) == 4 * len(sql.rollup_names())
+
+
+def test_a_late_file_rebuilds_its_day_and_stays_exact(synthetic_house, tmp_path):
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    rollups.rebuild(str(wh))
+    late = Generator(Shape(days=1, events_per_day=500, paths=300, agents=80, countries=20, cities=60,
+                           referrers=40, edges=10, files_per_day=1), seed=99)
+    table = late.day(dt.date(2026, 2, 2))
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, wh / "events" / "dt=2026-02-02" / "late.parquet")
+    store = rollups.Store.for_warehouse(str(wh))
+    assert rollups.RollupState.load(store).stale_days() == ["2026-02-02"]
+    # stale: the day is computed from the events until it is rebuilt, so the answers are already exact
+    assert assert_exact(wh, expect_rollups=False) > 0
+    assert rollups.refresh(str(wh)).days == ["2026-02-02"]
+    assert assert_exact(wh, periods=[("2026-02-02", "2026-02-03", None)]) > 0
+
+
+def test_ingest_of_a_late_file_rebuilds_only_its_day(demo_house, tmp_path):
+    wh = tmp_path / "wh"
+    shutil.copytree(demo_house, wh)
+    manifests = {p.name: p.stat().st_mtime_ns for p in (wh / "rollups" / "_days").glob("*.json")}
+    log = tmp_path / "late.log.gz"
+    line = report_data._line(dt.datetime(2026, 11, 18, 12, 0, 0), "81.2.69.142", "/late-page", n=1)
+    log.write_bytes(gzip.compress(("#Version: 1.0\n#Fields: " + report_data.FIELDS + "\n" + line + "\n").encode()))
+    ingest([str(log)], settings=Settings.from_env(warehouse=str(wh), progress=False), progress=False)
+    after = {p.name: p.stat().st_mtime_ns for p in (wh / "rollups" / "_days").glob("*.json")}
+    assert [d for d in after if after[d] != manifests.get(d)] == ["2026-11-18.json"]
+    assert assert_exact(wh) > 0
+
+
+def test_a_definition_change_makes_the_days_computed_until_rebuilt(synthetic_house, tmp_path, monkeypatch):
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    rollups.rebuild(str(wh))
+    defs = rollups.definitions()
+    changed = dict(defs)
+    pages = defs["pages"]
+    changed["pages"] = rollups.Definition("pages", sql.Query(pages.query.name, pages.query.text + "\n-- v2\n"))
+    state = rollups.RollupState.load(rollups.Store.for_warehouse(str(wh)), changed)
+    assert state.valid["pages"] == set() and state.valid["totals"] == set(state.event_days)
+
+
+def test_days_without_events_lose_their_rollups(synthetic_house, tmp_path):
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    rollups.rebuild(str(wh))
+    shutil.rmtree(wh / "events" / "dt=2026-02-01")
+    result = rollups.refresh(str(wh))
+    assert result.removed == ["2026-02-01"]
+    assert not list((wh / "rollups").rglob("dt=2026-02-01/*")) and not (wh / "rollups" / "_days" / "2026-02-01.json").exists()
+    assert assert_exact(wh) > 0
+
+
+def test_rollup_command_rebuilds_the_given_days(synthetic_house, tmp_path):
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    out = run_cli("rollup", "--warehouse", str(wh), "--start", "2026-02-02", "--end", "2026-02-03").stdout
+    assert "rollups rebuilt for 2 day(s) (2026-02-02 to 2026-02-03)" in out
+    assert sorted(p.stem for p in (wh / "rollups" / "_days").glob("*.json")) == ["2026-02-02", "2026-02-03"]
+    assert assert_exact(wh, expect_rollups=False) > 0  # two days from rollups, two computed
+    bad = run_cli("rollup", "--warehouse", str(wh), "--start", "2026-02-03", "--end", "2026-02-02", check=False)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_report_session_reads_only_rollup_files_of_the_period(synthetic_house, tmp_path):
+    """Partition pruning: with complete rollups a query reads no event file and only its days' rollup files."""
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    rollups.rebuild(str(wh))
+    with duck.Session(wh) as session:
+        params = sql.parameters(dt.date(2026, 2, 2), dt.date(2026, 2, 3), None)
+        session.run(sql.load("top_pages"), params)
+        text = sql.load("top_pages").with_rollups(
+            rollups.Plan(session.state, params["start"], params["end"], session._rollup_view)).for_duckdb()
+        assert "FROM events" not in text.replace("FROM events WHERE FALSE", "")
+        views = [k for k in session._views if k[0] == "pages"]
+        assert views == [("pages", ("2026-02-02", "2026-02-03"))]
