@@ -12,6 +12,7 @@ Each command is a small ``_cmd_NAME(args, settings) -> int`` function listed in 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -201,8 +202,13 @@ def _cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
 
     _check_period(args)
     require_warehouse(settings, writing=True)
-    result = rebuild(settings.warehouse, settings, start=args.start and args.start.isoformat(),
-                     end=args.end and args.end.isoformat(), progress=settings.progress and not args.quiet)
+    with contextlib.ExitStack() as stack:
+        if not settings.is_s3:
+            from .warehouse.local import LocalWarehouse
+
+            stack.enter_context(LocalWarehouse(settings.warehouse).lock(settings.lock_timeout_seconds, command="rollup"))
+        result = rebuild(settings.warehouse, settings, start=args.start and args.start.isoformat(),
+                         end=args.end and args.end.isoformat(), progress=settings.progress and not args.quiet)
     print(result.text())
     return 0
 

@@ -30,6 +30,7 @@ from .sources import Source, get_format
 from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
 from .warehouse.local import LocalWarehouse
+from .warehouse.rollups import refresh as refresh_rollups
 from .warehouse.retention import ErasureRules
 from .warehouse.salts import ExpiredSaltWarning, SaltStore
 
@@ -188,11 +189,13 @@ def ingest(
 
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="site-stats-sources-")))
             inputs.add_s3(fetch(settings, remote, list(objects or ()), folder, seen))
-        if lake:
-            local = stack.enter_context(lake.staged())
-            return _ingest_paths(inputs, forced, site, settings.with_(warehouse=str(local)), show,
-                                 seen=seen, salts=lake.salt_store())
-        return _ingest_paths(inputs, forced, site, settings, show)
+        if not lake:
+            return _ingest_paths(inputs, forced, site, settings, show)
+        local = stack.enter_context(lake.staged())
+        summary = _ingest_paths(inputs, forced, site, settings.with_(warehouse=str(local)), show,
+                                seen=seen, salts=lake.salt_store(), rollups=False)
+    refresh_rollups(settings.warehouse, settings, progress=show)  # (rollups) once the new events are pushed
+    return summary
 
 
 def _local_ledger(settings: Settings):
@@ -235,11 +238,15 @@ class IngestRun:
 
 
 def _ingest_paths(inputs: Inputs, forced: Source | None, site: str | None, settings: Settings, show: bool, *,
-                  seen: Callable[[str], bool] | None = None, salts: SaltStore | None = None) -> IngestSummary:
+                  seen: Callable[[str], bool] | None = None, salts: SaltStore | None = None,
+                  rollups: bool = True) -> IngestSummary:
     house = LocalWarehouse(settings.warehouse)
     house.ensure()
     with house.lock(settings.lock_timeout_seconds, command="ingest"):  # trust: one writer at a time
-        return _ingest_locked(inputs, forced, site, settings, show, house, seen=seen, salts=salts)
+        summary = _ingest_locked(inputs, forced, site, settings, show, house, seen=seen, salts=salts)
+        if rollups:  # (rollups) the days whose events changed get their rollups rebuilt, under the lock
+            refresh_rollups(settings.warehouse, settings, progress=show)
+        return summary
 
 
 def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, settings: Settings, show: bool,

@@ -20,11 +20,10 @@ from sorted rows, so a re-run writes the same bytes.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -208,7 +207,8 @@ class Plan:
     state: RollupState
     start: str
     end: str
-    table_for: object = None  # callable(name, days) -> table name; default "rollup_NAME" (the Glue tables)
+    table_for: Callable[[str, list[str]], str] | None = None  # the engine's table for (name, days);
+    # default "rollup_NAME" (the Glue tables)
 
     def split(self, name: str) -> tuple[str | None, list[str], list[str]]:
         built, computed = self.state.split(name, self.start, self.end)
@@ -216,10 +216,6 @@ class Plan:
         if built:
             table = self.table_for(name, built) if self.table_for else f"rollup_{name}"
         return table, built, computed
-
-
-def with_plan(query: sql.Query, plan: Plan | None) -> sql.Query:
-    return dataclasses.replace(query, rollups=plan)
 
 
 # -- building -------------------------------------------------------------------------------------------
@@ -265,7 +261,8 @@ def days_between(days: Iterable[str], start: str | None, end: str | None) -> lis
 def rebuild(warehouse: str, settings=None, *, start: str | None = None, end: str | None = None,
             only_stale: bool = False, progress: bool = False) -> BuildResult:
     """Rebuild the rollups of the days start..end that hold events (``only_stale``: just those whose rollups
-    are not valid), and remove the rollups of days that no longer hold events."""
+    are not valid), and remove the rollups of days that no longer hold events. Call it holding the warehouse
+    lock (ingest, ``site-stats rollup``)."""
     from ..engines.duckdb import RollupBuilder
 
     store = Store.for_warehouse(str(warehouse), settings)
