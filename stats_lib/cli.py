@@ -122,7 +122,11 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     summary = ingest(args.sources, format=args.format, site=args.site, settings=settings,
                      progress=False if args.quiet else None)
     print(summary.text())
-    return 1 if summary.problems else 0
+    if summary.problems:  # one line on stderr too, for cron mail; the summary above names the files
+        print(f"site-stats: {len(summary.problems)} file(s) failed or were damaged (named in the summary); "
+              "fix or remove them and run again: the others are in", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check_period(args: argparse.Namespace) -> None:

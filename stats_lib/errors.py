@@ -138,9 +138,12 @@ def _botocore(exc: BaseException) -> SiteStatsError | None:
     if isinstance(exc, (bc.EndpointConnectionError, bc.ConnectTimeoutError, bc.ReadTimeoutError)):
         return EnvironmentFault(f"cannot reach AWS: {_short(str(exc))}", "check the network and AWS_ENDPOINT_URL, then run again")
     if isinstance(exc, bc.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
         if code in ("NoSuchBucket", "404"):
-            return EnvironmentFault(f"the bucket does not exist: {_short(str(exc))}", "check the s3:// URI")
+            bucket = error.get("BucketName")
+            what = f"the bucket {bucket} does not exist" if bucket else f"the bucket does not exist: {_short(str(exc))}"
+            return EnvironmentFault(what, "check the s3:// URI")
         if code in ("AccessDenied", "403", "UnrecognizedClientException", "InvalidAccessKeyId", "ExpiredToken"):
             return EnvironmentFault(f"AWS refused the request: {_short(str(exc))}", "check your credentials and policies")
         return EnvironmentFault(f"AWS error: {_short(str(exc))}", "check the AWS configuration and run again")

@@ -24,8 +24,10 @@ from tqdm.auto import tqdm
 
 from ._background import ahead
 from .config import Settings
+from .display import safe_text
 from .enrich.geo import GeoLocator
 from .enrich.pipeline import Enrichment, site_column, utc_days
+from .privacy import mask_ips
 from .sources import Source, get_format
 from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
@@ -123,9 +125,9 @@ class IngestSummary:
             lines.append(f"  {erased} x erased by an earlier prune/forget (not written again)")
         for f in self.files:
             if f.status == "failed":
-                lines.append(f"  failed: {f.error}")
+                lines.append(f"  failed: {safe_text(mask_ips(f.error or ''))}")
             elif f.damage:
-                lines.append(f"  damaged (kept up to the damage): {f.damage}")
+                lines.append(f"  damaged (kept up to the damage): {safe_text(mask_ips(f.damage))}")
         for day in self.expired_salt_days:
             lines.append(f"  warning: the salt for {day} was already deleted; its visitors got new ids")
         return "\n".join(lines)

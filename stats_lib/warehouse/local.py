@@ -29,6 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..privacy import mask_ips
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from .lock import WarehouseLock, is_live_tmp, tmp_tag
 
@@ -156,6 +157,7 @@ class LocalWarehouse:
     def record_failure(self, source: str, format: str | None, reason: str, at: str) -> None:
         """Remember a failed attempt at ``source`` (not counted as ingested: a retry reads it again)."""
         key = path_key(source)
+        reason = mask_ips(reason, cap=500)  # a reason may quote a line of the file: never a raw client IP
         entry = {"key": key, "source": source, "format": format, "status": "failed", "reason": reason,
                  "attempted_at": at, "lines": 0, "events": 0, "rejected": 0, "skipped": 0, "days": []}
         self.record_source(key, entry)
