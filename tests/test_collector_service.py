@@ -300,23 +300,26 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path):
         assert sorted(r["path"] for r in stored(limited.warehouse, "path LIKE '/r%'")) == ["/r0", "/r1", "/r2"]
 
 
-def test_schemathesis_finds_no_server_error(server, tmp_path):
-    """Schema fuzzing of the OpenAPI document: no 5xx, answers as documented (a bounded number of examples)."""
-    before = server.request("GET", "/health").json()
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("schemathesis")), "run", f"{server.url}/openapi.json",
-         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-         "--max-examples", "60", "--seed", "1", "--workers", "1", "--phases", "examples,coverage,fuzzing",
-         "--suppress-health-check", "all", "--no-color", "--request-timeout", "30"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
-    )
-    print(proc.stdout[-3000:])
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert "passed" in proc.stdout.lower()
-    after = server.request("GET", "/health").json()
-    assert after["status"] == "ok"
-    assert after["accepted"] > before["accepted"]  # the fuzzer's valid events got through, not only refusals
-    assert sum(after["refused"].values()) > sum(before["refused"].values())
+def test_schemathesis_finds_no_server_error(tmp_path):
+    """Schema fuzzing of the OpenAPI document: no 5xx, answers as documented (a bounded number of examples).
+    Its own collector, so the fuzzer's valid events land on a site of their own."""
+    with CollectorServer(tmp_path / "warehouse", ("fuzz.test",), SITE_STATS_COLLECTOR_SECRET=SECRET) as fuzzed:
+        before = fuzzed.request("GET", "/health").json()
+        proc = subprocess.run(
+            [str(Path(sys.executable).with_name("schemathesis")), "run", f"{fuzzed.url}/openapi.json",
+             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+             "response_schema_conformance",
+             "--max-examples", "60", "--seed", "1", "--workers", "1", "--phases", "examples,coverage,fuzzing",
+             "--suppress-health-check", "all", "--request-timeout", "30"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        )
+        print(proc.stdout[-3000:])
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        assert "passed" in proc.stdout.lower()
+        after = fuzzed.request("GET", "/health").json()
+        assert after["status"] == "ok"
+        assert after["accepted"] > before["accepted"]  # the fuzzer's valid events got through, not only refusals
+        assert sum(after["refused"].values()) > sum(before["refused"].values())
 
 
 def test_custom_events_props_and_logs_vs_beacon_queries(server, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import math
 import sys
@@ -71,30 +72,33 @@ class Collector:
             tracker=resources.files(__package__).joinpath("tracker.min.js").read_bytes(),
         )
 
-    # -- POST /api/event --------------------------------------------------------------------------------
-    async def event(self, request: Request) -> Response:
-        origin = request.headers.get("origin")
+    # -- POST /api/event: a plain ASGI endpoint (the hot path: no Request/Response objects) -----------------
+    async def event(self, scope: dict, receive, send) -> None:
+        headers = _headers(scope)
+        origin = headers.get("origin")
         cors = self.policy.cors_headers(origin)
         try:
-            row = await self._accept(request, origin)
+            row = await self._accept(headers, scope.get("client"), receive, origin)
             await self.sink.submit(row)
         except BadRequest as exc:
             self.refused[exc.status] += 1
-            return JSONResponse(exc.body(), status_code=exc.status, headers={**cors, **exc.headers})
+            await _answer(send, exc.status, exc.body(), {**cors, **exc.headers})
+            return
         except Exception as exc:  # the sink could not make the event durable: the client may retry
             self.refused[503] += 1
             log.error("an event could not be stored: %s", exc)
-            return JSONResponse({"error": "events cannot be stored right now; retry later"}, status_code=503,
-                                headers={**cors, "Retry-After": "5"})
-        return JSONResponse({"status": "accepted"}, status_code=202, headers=cors)
+            await _answer(send, 503, {"error": "events cannot be stored right now; retry later"},
+                          {**cors, "Retry-After": "5"})
+            return
+        await _answer(send, 202, ACCEPTED, cors)
 
-    async def _accept(self, request: Request, origin: str | None) -> dict:
+    async def _accept(self, headers: dict[str, str], client, receive, origin: str | None) -> dict:
         """The RAW row of an acceptable request, or ``BadRequest``."""
         if not self.policy.origin_allowed(origin):
             raise BadRequest(403, "requests from this Origin are not accepted", "Origin")
-        check_content_type(request.headers.get("content-type"))
-        body = await self._body(request)
-        signature = request.headers.get(SIGNATURE_HEADER)
+        check_content_type(headers.get("content-type"))
+        body = await self._body(headers, receive)
+        signature = headers.get(SIGNATURE_HEADER)
         if signature is not None:
             self.signatures.verify(signature, body)
         event = parse_event(body)
@@ -103,8 +107,8 @@ class Collector:
             raise BadRequest(400, f"field {name!r} is accepted only on a signed server-to-server request "
                                   "(X-Signature)", name)
         site = self.policy.site_of(event.host)
-        peer = request.client.host if request.client else None
-        ip, geo = (event.ip, {}) if event.ip else self.address.resolve(peer, request.headers)
+        peer = client[0] if client else None
+        ip, geo = (event.ip, {}) if event.ip else self.address.resolve(peer, headers)
         if signature is None:
             wait = self.limiter.take(ip_prefix_of(ip) or "unknown")
             if wait:
@@ -112,24 +116,29 @@ class Collector:
                                  {"Retry-After": str(max(1, math.ceil(wait)))})
         return raw_row(
             ts=self._time(event), client_ip=ip, site=site, path=event.path, query=event.query,
-            referrer=event.referrer, user_agent=event.user_agent or request.headers.get("user-agent", ""),
+            referrer=event.referrer, user_agent=event.user_agent or headers.get("user-agent", ""),
             name=event.name, props=event.props, protocol=event.url.split(":", 1)[0].lower(), geo=geo,
         )
 
-    async def _body(self, request: Request) -> bytes:
+    async def _body(self, headers: dict[str, str], receive) -> bytes:
+        """The request body, refused with 413 as soon as it is known to exceed the cap."""
         cap = self.settings.collector_max_body
-        length = request.headers.get("content-length")
+        length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
                 raise BadRequest(400, "Content-Length is not a number", "Content-Length")
             if int(length) > cap:
                 raise BadRequest(413, f"body over {cap} bytes")
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise BadRequest(400, "the client went away before the body was complete", "body")
+            body += message.get("body", b"")
             if len(body) > cap:
                 raise BadRequest(413, f"body over {cap} bytes")
-        return bytes(body)
+            if not message.get("more_body", False):
+                return bytes(body)
 
     def _time(self, event: EventIn) -> dt.datetime:
         """The server clock (UTC, ms), or a signed backfill's timestamp within the salts' window."""
@@ -162,6 +171,26 @@ class Collector:
         return JSONResponse(openapi.document(self.policy.sites, self.settings.collector_max_body))
 
 
+ACCEPTED = {"status": "accepted"}
+
+
+def _headers(scope: dict) -> dict[str, str]:
+    """The request's headers by lower-case name; repeated headers joined with ', ' (as HTTP allows)."""
+    out: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        out[key] = f"{out[key]}, {text}" if key in out else text
+    return out
+
+
+async def _answer(send, status: int, body: dict, headers: dict[str, str]) -> None:
+    data = json.dumps(body, separators=(",", ":")).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": data})
+
+
 def create_app(settings: Settings, sink: Sink | None = None) -> Starlette:
     """The collector for ``settings.sites``; events go to ``sink`` (default: the local WAL -> warehouse)."""
     if sink is None:
@@ -179,8 +208,8 @@ def create_app(settings: Settings, sink: Sink | None = None) -> Starlette:
             await asyncio.to_thread(sink.stop)
 
     routes = [
-        Route("/api/event", collector.event, methods=["POST"]),
-        Route("/event", collector.event, methods=["POST"]),
+        Route("/api/event", _Endpoint(collector.event), methods=["POST"]),
+        Route("/event", _Endpoint(collector.event), methods=["POST"]),
         Route("/api/event", collector.preflight, methods=["OPTIONS"]),
         Route("/event", collector.preflight, methods=["OPTIONS"]),
         Route("/js/script.js", collector.script, methods=["GET"]),
@@ -190,6 +219,16 @@ def create_app(settings: Settings, sink: Sink | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.collector = collector
     return app
+
+
+class _Endpoint:
+    """An ASGI callable as a Starlette route's endpoint (Starlette calls it with scope, receive, send)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
