@@ -43,6 +43,14 @@ def _logs(folder: Path, seed: int) -> tuple[Path, list[dict]]:
     return folder, [{k: e[k] for k in METRICS} for e in expected]
 
 
+def _stale_rollup_days(warehouse: Path) -> list[str]:
+    from stats_lib.warehouse.rollups import RollupState, Store
+
+    state = RollupState.load(Store.for_warehouse(str(warehouse), None))
+    assert state.event_days  # there are days with events, so with rollups to check
+    return sorted(state.stale_days())
+
+
 def _one_line_error(proc) -> str:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
@@ -72,6 +80,8 @@ def test_prune_deletes_old_days_and_they_never_come_back(tmp_path):
     kept = [e for e in expected if e["day"] not in pruned]
     assert daily(warehouse) == kept
     assert not any((warehouse / "events" / f"dt={d}").exists() for d in pruned)
+    assert not [p for p in (warehouse / "rollups").rglob("*") if any(d in str(p) for d in pruned)]
+    assert _stale_rollup_days(warehouse) == []
     assert not any(p.stem in pruned for p in salts.iterdir())
     con = connect(warehouse)
     ledger_days = [d for (ds,) in con.execute("SELECT days FROM ledger").fetchall() for d in ds]
@@ -96,6 +106,7 @@ def test_forget_site_equals_a_warehouse_that_never_had_it(tmp_path):
     out = run_cli("forget", "--site", "forget.example", "--yes", "--warehouse", str(warehouse)).stdout
     assert "forget will delete" in out and "site forget.example" in out
     assert daily(warehouse) == daily(clean)
+    assert _stale_rollup_days(warehouse) == []  # the touched days' rollups were rebuilt
     con = connect(warehouse)
     assert con.execute("SELECT COUNT(*) FROM events WHERE site = 'forget.example'").fetchone() == (0,)
     # the ledger stays true: a's files are still known (so skipped), with no events and the count erased

@@ -10,7 +10,7 @@ about, then ``apply`` it holding the warehouse lock:
   over it: a reader sees the old file or the new one, never half of one; a file left empty is deleted), drops
   matching reject lines (``--path-like``: lines containing the pattern's text) and the rejects of sources left
   without events (``--site``), and keeps each ledger record true (events, days, and how many were erased).
-  Rollups of the touched days are rebuilt.
+  Rollups of the touched days are rebuilt (the rollups helper's ``refresh``), those of pruned days removed.
 
 So that re-ingesting the same files (or a copy, or a rotated concatenation of them) never brings erased events
 back, every prune and forget is also recorded as a rule in ``_erasures/rules.json`` that ingest applies to
@@ -255,7 +255,11 @@ class Retention:
             salts = LocalSaltFolder(self.house.salts_dir)
             for day in plan.salt_days:
                 salts.forget_day(day)
-            outcome.rollup_days = rebuild_rollups(self.settings, plan.days, deleted=plan.action == "prune")
+            outcome.rollup_days = rebuild_rollups(self.settings, plan.days)
+            if plan.action == "prune":
+                for folder in (self.house.root / "rollups").glob("*/dt=*"):
+                    if folder.name.removeprefix("dt=") in plan.days and not any(folder.iterdir()):
+                        folder.rmdir()  # emptied by the rebuild
         return outcome
 
     def _rewrite(self, path: Path, rules: ErasureRules) -> None:
@@ -327,20 +331,13 @@ def _has_all_columns(path: Path) -> bool:
     return set(STORED_SCHEMA.names) <= set(pq.ParquetFile(path).schema_arrow.names)
 
 
-def rebuild_rollups(settings: Settings, days: list[str], *, deleted: bool) -> list[str]:
-    """THE HOOK for the rollups of erased days: rebuild them from the events left (``deleted``: the days are gone
-    entirely, so their rollups are removed). Calls ``stats_lib.warehouse.rollups.rebuild_days`` when that module
-    provides it; until then there is nothing to rebuild (no rollups are written) and it returns []."""
+def rebuild_rollups(settings: Settings, days: list[str]) -> list[str]:
+    """The rollups of erased days, brought back in line with their events (call it holding the lock): the
+    rollups helper's ``refresh`` rebuilds every day whose event files changed (a forget's rewrites) and removes
+    the rollups of days left without events (a prune's). Returns the days rebuilt or removed."""
     if not days:
         return []
-    try:
-        from . import rollups  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    rebuild = getattr(rollups, "rebuild_days", None)
-    if rebuild is None:
-        return []
-    rebuild(settings, days)
-    return list(days)
+    from .rollups import refresh
 
-
+    result = refresh(settings.warehouse, settings)
+    return sorted(set(result.days) | set(result.removed))
