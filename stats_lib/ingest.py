@@ -14,7 +14,7 @@ import hashlib
 import tempfile
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,10 +170,13 @@ def ingest(
     settings: Settings | None = None,
     progress: bool | None = None,
     objects: list[S3Object] | None = None,
+    rollups: bool = True,
 ) -> IngestSummary:
     """Ingest log files, folders, globs or ``s3://`` prefixes into the warehouse (a folder or ``s3://``).
 
-    ``objects``: S3 objects already known by key and ETag (from S3 event notifications), read without listing."""
+    ``objects``: S3 objects already known by key and ETag (from S3 event notifications), read without listing.
+    ``rollups``: refresh the rollups of the days touched (the Lambda handler does not: its package has no DuckDB;
+    queries stay exact without them)."""
     settings = settings or Settings.from_env()
     forced = None if format == "auto" else get_format(format)
     show = settings.progress if progress is None else progress
@@ -187,16 +190,17 @@ def ingest(
             lake = S3Warehouse(settings)
         seen = lake.ledger_keys().__contains__ if lake else _local_ledger(settings)
         if remote or objects:
-            from .sources.s3_objects import fetch
+            from .sources.s3_objects import plan
 
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="site-stats-sources-")))
-            inputs.add_s3(fetch(settings, remote, list(objects or ()), folder, seen))
+            inputs.add_s3(plan(settings, remote, list(objects or ()), seen), folder)
         if not lake:
-            return _ingest_paths(inputs, forced, site, settings, show)
+            return _ingest_paths(inputs, forced, site, settings, show, rollups=rollups)
         local = stack.enter_context(lake.staged())
         summary = _ingest_paths(inputs, forced, site, settings.with_(warehouse=str(local)), show,
                                 seen=seen, salts=lake.salt_store(), rollups=False)
-    refresh_rollups(settings.warehouse, settings, progress=show)  # (rollups) once the new events are pushed
+    if rollups:
+        refresh_rollups(settings.warehouse, settings, progress=show)  # (rollups) once the new events are pushed
     return summary
 
 
@@ -214,14 +218,28 @@ class Inputs:
     keys: dict[Path, str] = field(default_factory=dict)
     names: dict[Path, str] = field(default_factory=dict)
     settled: list[FileResult] = field(default_factory=list)
+    s3: object | None = None  # sources.s3_objects.Planned: the new S3 objects, downloaded while the run reads
+    folder: Path | None = None  # where their copies go
 
-    def add_s3(self, fetched) -> None:
-        """Add what ``sources.s3_objects.fetch`` found (downloaded, skipped by the ledger, failed)."""
-        for obj, path in fetched.downloaded:
-            self.paths.append(path)
-            self.keys[path], self.names[path] = obj.ledger_key, obj.uri
-        self.settled += [FileResult(path=obj.uri, status="already ingested") for obj in fetched.skipped]
-        self.settled += [FileResult(path=obj.uri, status="failed", error=why) for obj, why in fetched.failed]
+    def add_s3(self, planned, folder: Path) -> None:
+        """S3 objects from ``sources.s3_objects.plan``: those the ledger holds are settled without being read."""
+        self.s3, self.folder = planned, folder
+        self.settled += [FileResult(path=obj.uri, status="already ingested") for obj in planned.skipped]
+
+    def total_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.paths) + sum(o.size for o in (self.s3.new if self.s3 else ()))
+
+    def files(self) -> Iterator[Path]:
+        """The local files, then each new S3 object's copy as it arrives (deleted once read); an object that
+        cannot be downloaded is settled as failed."""
+        yield from self.paths
+        for obj, copy in self.s3.download(self.folder) if self.s3 else ():
+            if isinstance(copy, str):
+                self.settled.append(FileResult(path=obj.uri, status="failed", error=copy))
+                continue
+            self.keys[copy], self.names[copy] = obj.ledger_key, obj.uri
+            yield copy
+            copy.unlink(missing_ok=True)
 
 
 @dataclass
@@ -258,18 +276,19 @@ def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, sett
     erasures = ErasureRules.load(house.root)  # what prune/forget erased is never written again
     salts = salts or SaltStore.in_folder(house.salts_dir, retention_days=settings.salt_retention_days)
     enrichment = Enrichment(salts, GeoLocator(settings.geoip_path))  # one per run: its caches serve every file
+    settled = len(inputs.settled)
     summary = IngestSummary(files=list(inputs.settled))
-    paths = inputs.paths
-    total = sum(p.stat().st_size for p in paths)
+    total = inputs.total_bytes()
     with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
         run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
-            for path in paths:
+            for path in inputs.files():
                 result = _ingest_file(path, run, key=inputs.keys.get(path), label=inputs.names.get(path))
                 _record_outcome(house, result)
                 summary.files.append(result)
                 bar.update(path.stat().st_size)
+            summary.files += inputs.settled[settled:]  # S3 objects that could not be downloaded
             summary.expired_salt_days = sorted(salts.expired_days_used)
         for w in caught:
             if not issubclass(w.category, ExpiredSaltWarning):

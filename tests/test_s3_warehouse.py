@@ -161,3 +161,41 @@ def test_conditional_create_keeps_the_first_salt_and_purge_leaves_a_tombstone(aw
     assert first.days() == ["2026-11-04"] and first.deleted("2026-11-01") and first.read("2026-11-01") is None
     with pytest.warns(UserWarning, match="already deleted"):
         SaltStore(first).salt("2026-11-01")
+
+
+def test_downloads_stay_a_bounded_window_ahead_and_in_order(aws, tmp_path):
+    from stats_lib.sources.s3_objects import list_objects, plan
+
+    s3 = boto3.client("s3")
+    for i in range(30):
+        s3.put_object(Bucket="site-logs", Key=f"many/{i:03d}.log", Body=f"line {i}\n".encode())
+    planned = plan(Settings.from_env(progress=False), ["s3://site-logs/many/"], [], seen=lambda key: False)
+    assert [o.key for o in planned.new] == [o.key for o in list_objects(s3, "s3://site-logs/many/")]
+    folder = tmp_path / "copies"
+    most = 0
+    for i, (obj, copy) in enumerate(planned.download(folder, threads=2)):
+        assert obj.key == f"many/{i:03d}.log" and copy.read_text() == f"line {i}\n"
+        most = max(most, sum(1 for p in folder.rglob("*") if p.is_file()))
+        copy.unlink()
+    assert 1 <= most <= 2 * 2 + 1  # the window ahead (2 x threads) plus the copy being read
+
+
+def test_an_object_that_changed_or_vanished_since_listing_fails_alone(aws, tmp_path):
+    from stats_lib.sources.s3_objects import S3Object
+
+    logs = tmp_path / "logs"
+    generate(logs, days=1, end=dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1), seed=6,
+             visitors_per_day=5)
+    good = sorted(logs.glob("*.gz"))[0]
+    s3 = boto3.client("s3")
+    s3.upload_file(str(good), "site-logs", "cf/good.gz")
+    head = s3.head_object(Bucket="site-logs", Key="cf/good.gz")
+    objects = [S3Object("site-logs", "cf/good.gz", head["ETag"], head["ContentLength"]),
+               S3Object("site-logs", "cf/good.gz", '"0123456789abcdef0123456789abcdef"', 10),  # an older version
+               S3Object("site-logs", "cf/gone.gz", '"fedcba9876543210fedcba9876543210"', 10)]
+    summary = ingest([], objects=objects, settings=Settings.from_env(warehouse=str(tmp_path / "wh"), progress=False))
+    by_status = sorted((f.status, f.path) for f in summary.files)
+    assert by_status == [("failed", "s3://site-logs/cf/gone.gz"), ("failed", "s3://site-logs/cf/good.gz"),
+                         ("ingested", "s3://site-logs/cf/good.gz")]
+    errors = sorted(f.error for f in summary.files if f.status == "failed")
+    assert "PreconditionFailed" in errors[1] and "NoSuchKey" in errors[0]

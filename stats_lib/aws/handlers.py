@@ -39,7 +39,8 @@ def ingest_sqs(event: dict[str, Any], context: Any = None) -> dict[str, list[dic
             failed.append(message_id)
     objects = [obj for objs in wanted.values() for obj in objs]
     if objects:
-        summary = ingest([], objects=objects, settings=settings, progress=False)
+        # rollups=False: the package carries no DuckDB (Lambda's size limit); queries stay exact without rollups
+        summary = ingest([], objects=objects, settings=settings, progress=False, rollups=False)
         broken = {f.path: f.error for f in summary.files if f.status == "failed"}
         for message_id, objs in wanted.items():
             if any(obj.uri in broken for obj in objs):

@@ -2,8 +2,8 @@
 
 An S3 object's ledger key is derived from (bucket, key, ETag), which the listing returns, so an object already
 ingested is skipped without being read: a run over an unchanged prefix issues list requests only, never a
-GetObject. New objects are downloaded several at a time (threads) into a private temporary folder, each with
-``If-Match: <ETag>`` so the bytes read are the version the ledger will name. Local files keep their
+GetObject. New objects are downloaded several at a time (threads), a bounded window ahead of the ingest, into a
+private temporary folder, each with ``If-Match: <ETag>`` so the bytes read are the version the ledger will name. Local files keep their
 content-hash key (``ingest.source_key``).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -44,16 +45,31 @@ class S3Object:
 
 
 @dataclass
-class Fetched:
-    """What ``fetch_new`` found: objects downloaded (with their local copies), skipped, and failed."""
+class Planned:
+    """What a run will read from S3: the new objects (``download`` fetches them) and those the ledger holds."""
 
-    downloaded: list[tuple[S3Object, Path]] = field(default_factory=list)
+    client: object
+    new: list[S3Object] = field(default_factory=list)
     skipped: list[S3Object] = field(default_factory=list)
-    failed: list[tuple[S3Object, str]] = field(default_factory=list)
 
     @property
     def listed(self) -> int:
-        return len(self.downloaded) + len(self.skipped) + len(self.failed)
+        return len(self.new) + len(self.skipped)
+
+    def download(self, folder: Path, *, threads: int = DOWNLOAD_THREADS) -> Iterator[tuple[S3Object, Path | str]]:
+        """Each new object with its local copy in ``folder`` (or why it could not be read), in order, while the
+        next ones download (at most ``2 * threads`` ahead, so a long backlog never fills the disk). The caller
+        deletes a copy once read."""
+        if not self.new:
+            return
+        ahead = 2 * threads
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="s3-get") as pool:
+            running = deque(pool.submit(_download, self.client, obj, folder) for obj in self.new[:ahead])
+            for i, obj in enumerate(self.new):
+                outcome = running.popleft().result()
+                if i + ahead < len(self.new):
+                    running.append(pool.submit(_download, self.client, self.new[i + ahead], folder))
+                yield obj, outcome
 
 
 def list_objects(client, uri: str) -> Iterator[S3Object]:
@@ -77,44 +93,21 @@ def notified_object(record: dict) -> S3Object:
                     int(s3["object"].get("size", 0)))
 
 
-def fetch(settings: Settings, uris: list[str], objects: list[S3Object], folder: Path,
-          seen: Callable[[str], bool]) -> Fetched:
-    """List ``uris`` (each must hold at least one object), add the already known ``objects``, and download those
-    the ledger (``seen``) does not hold into ``folder``."""
+def plan(settings: Settings, uris: list[str], objects: list[S3Object], seen: Callable[[str], bool]) -> Planned:
+    """List ``uris`` (each must hold at least one object), add the already known ``objects``, and split them into
+    new ones and those the ledger (``seen``) holds; nothing is read yet."""
     from ..aws.session import session
 
-    client = session(settings).client("s3")
+    planned = Planned(session(settings).client("s3"))
     found = list(objects)
     for uri in uris:
-        listed = list(list_objects(client, uri))
+        listed = list(list_objects(planned.client, uri))
         if not listed:
             raise UserError(f"no objects under {uri}", "check the bucket and prefix (aws s3 ls " + uri + ")")
         found += listed
-    return fetch_new(client, found, folder, seen)
-
-
-def fetch_new(
-    client,
-    objects: list[S3Object],
-    folder: Path,
-    seen: Callable[[str], bool],
-    *,
-    threads: int = DOWNLOAD_THREADS,
-) -> Fetched:
-    """Download the objects whose ledger key ``seen`` does not know into ``folder`` (several at a time)."""
-    result = Fetched()
-    new = []
-    for obj in dict.fromkeys(objects):  # the same object named twice (overlapping prefixes) is read once
-        (result.skipped if seen(obj.ledger_key) else new).append(obj)
-    if not new:
-        return result
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(new))), thread_name_prefix="s3-get") as pool:
-        for obj, outcome in zip(new, pool.map(lambda o: _download(client, o, folder), new)):
-            if isinstance(outcome, Path):
-                result.downloaded.append((obj, outcome))
-            else:
-                result.failed.append((obj, outcome))
-    return result
+    for obj in dict.fromkeys(found):  # the same object named twice (overlapping prefixes) is read once
+        (planned.skipped if seen(obj.ledger_key) else planned.new).append(obj)
+    return planned
 
 
 def _download(client, obj: S3Object, folder: Path) -> Path | str:
