@@ -199,3 +199,22 @@ def test_an_object_that_changed_or_vanished_since_listing_fails_alone(aws, tmp_p
                          ("ingested", "s3://site-logs/cf/good.gz")]
     errors = sorted(f.error for f in summary.files if f.status == "failed")
     assert "PreconditionFailed" in errors[1] and "NoSuchKey" in errors[0]
+
+
+def test_a_fixed_object_clears_its_failure_record_on_s3(aws, tmp_path):
+    logs = tmp_path / "logs"
+    generate(logs, days=1, end=dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1), seed=7,
+             visitors_per_day=5)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="site-logs", Key="fix/E2EXAMPLE.log.gz", Body=b"not gzip\n")
+    settings = Settings.from_env(warehouse="s3://site-logs/wh", progress=False)
+
+    def failure_records() -> list[str]:
+        listed = s3.list_objects_v2(Bucket="site-logs", Prefix="wh/_ledger/failed-").get("Contents", [])
+        return [o["Key"] for o in listed]
+
+    assert ingest(["s3://site-logs/fix/"], settings=settings).count("failed") == 1
+    assert len(failure_records()) == 1
+    s3.upload_file(str(sorted(logs.glob("*.gz"))[0]), "site-logs", "fix/E2EXAMPLE.log.gz")  # fixed: a new ETag
+    assert ingest(["s3://site-logs/fix/"], settings=settings).count("ingested") == 1
+    assert failure_records() == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
@@ -143,9 +144,24 @@ class S3Warehouse:
         for batch in (first, ledger):
             with ThreadPoolExecutor(max_workers=UPLOAD_THREADS, thread_name_prefix="s3-put") as pool:
                 list(pool.map(upload, batch))
+        self._clear_failures(folder, ledger)
         days = sorted({rel.split("/")[1][3:] for rel in first if rel.startswith("events/dt=")})
         if days:
             self.register(days[0])
+
+    def _clear_failures(self, folder: Path, ledger: list[str]) -> None:
+        """Delete the ``failed-`` records of the sources this run ingested (the local ingest removed them from
+        its empty stage, not from S3)."""
+        from .local import FAILED_PREFIX, path_key
+
+        sources = set()
+        for rel in ledger:
+            if not Path(rel).name.startswith(FAILED_PREFIX):
+                record = json.loads((folder / rel).read_bytes())
+                sources.add(record.get("source") or "")
+        stale = [{"Key": self.key("_ledger", f"{path_key(s)}.json")} for s in sorted(sources) if s]
+        for start in range(0, len(stale), 1000):
+            self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": stale[start:start + 1000], "Quiet": True})
 
     # -- Glue catalog ---------------------------------------------------------------------------------
     def register(self, first_day: str | None = None) -> None:
