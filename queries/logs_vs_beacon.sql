@@ -1,15 +1,14 @@
 -- logs_vs_beacon: how much each source sees of the same pages: path, log_pageviews (pageviews in the access
 -- logs, any format), beacon_pageviews (pageviews the collector received), beacon_per_log (beacon / log
 -- pageviews; NULL when the logs saw none, e.g. single-page navigation). The 50 pages with the most pageviews.
+-- Reads the daily rollups (queries/rollups/), computed from the events for days without them.
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites).
-WITH pv AS (
-    SELECT path, source = 'collector' AS beacon
-    FROM events
-    WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND is_pageview
-),
-per_path AS (
-    SELECT path, COUNT_IF(NOT beacon) AS log_pageviews, COUNT_IF(beacon) AS beacon_pageviews
-    FROM pv
+WITH per_path AS (
+    SELECT path,
+           SUM(CASE WHEN source <> 'collector' THEN pageviews ELSE 0 END) AS log_pageviews,
+           SUM(CASE WHEN source = 'collector' THEN pageviews ELSE 0 END) AS beacon_pageviews
+    FROM rollup_page_sources
+    WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND pageviews > 0
     GROUP BY path
 )
 SELECT path, log_pageviews, beacon_pageviews,

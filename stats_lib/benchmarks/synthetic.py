@@ -86,6 +86,9 @@ class Generator:
             "city": [f"City {i}" for i in range(s.cities)],
             "utm_source": [f"src{i}" for i in range(7)], "utm_medium": [f"med{i}" for i in range(3)],
             "utm_campaign": [f"camp{i}" for i in range(50)],
+            "event": ["pageview", "signup", "download", "play"],
+            "props": ['{"plan":"pro"}', '{"plan":"free","seats":3}', '{"file":"a.pdf"}', '{}', '{"x":null}',
+                      '{"plan":"pro","seats":10}'],
         }.items()}
         self.agent_browser = rng.integers(0, len(BROWSERS), s.agents)
         self.agent_os = rng.integers(0, len(OSES), s.agents)
@@ -142,13 +145,17 @@ class Generator:
         country_idx = self.city_country[city]
         timed = rng.random(n) < 0.98
         taken = np.where(timed, np.minimum(np.round(rng.lognormal(3.0, 1.0, n)), 30_000), np.nan)
+        collector = rng.random(n) >= 0.9
+        custom = collector & ~is_pv & ~bot & (rng.random(n) < 0.3)
+        event_idx = np.where(is_pv, 0, 1 + rng.integers(0, 3, n))  # pageview, or one of the custom events
+        props_idx = rng.integers(0, 6, n)
         base = np.datetime64(day.isoformat(), "ms")
         none = pa.nulls(n, pa.string())
         p = self.pools
         cols = {
             "ts": pa.array(base + ms.astype("timedelta64[ms]"), pa.timestamp("ms")),
             "site": _take(p["site"], v_site[who]),
-            "source": _take(p["source"], (rng.random(n) >= 0.9).astype(np.int64)),
+            "source": _take(p["source"], collector.astype(np.int64)),
             "source_file": _take(pa.array([f"synthetic-{day.isoformat()}-{part}.log"]), np.zeros(n, np.int64)),
             "line_number": pa.array(np.arange(1, n + 1, dtype=np.int64)),
             "method": _take(p["method"], (rng.random(n) >= 0.97).astype(np.int64)),
@@ -164,8 +171,8 @@ class Generator:
             "edge_location": _take(p["edge_location"], edge),
             "edge_result_type": _take(p["result"], rng.choice(4, n, p=[0.7, 0.25, 0.04, 0.01])),
             "time_taken_ms": pa.array(taken, pa.float64(), from_pandas=True),
-            "event_name": none,
-            "props": none,
+            "event_name": _take(p["event"], event_idx, collector & (is_pv | custom)),
+            "props": _take(p["props"], props_idx, custom),
             "is_bot": pa.array(bot),
             "bot_name": _take(p["bot"], v_botname[who], bot),
             "is_pageview": pa.array(is_pv),

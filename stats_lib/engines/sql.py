@@ -56,9 +56,10 @@ _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class RollupSplit(Protocol):
-    def split(self, name: str) -> tuple[str | None, list[str], list[str] | None]:
-        """(table holding rollup ``name``'s stored rows for the period, or None; the days to read from it; the
-        days to compute from the events, or None for every day of the period)."""
+    def split(self, name: str) -> tuple[str | None, list[str] | None, list[str] | None]:
+        """(table holding rollup ``name``'s stored rows for the period, or None; the days to read from it, or
+        None when the table holds exactly those; the days to compute from the events, or None for every day of
+        the period)."""
         ...
 
 
@@ -106,7 +107,7 @@ class Query:
         return text, names
 
 
-Shape = tuple[str, bool, str]  # rollup name, has stored rows, computed days: "all", "none" or "some"
+Shape = tuple[str, str, str]  # rollup name, stored rows: "none", "all" or "some" days; computed: the same
 
 
 @lru_cache(maxsize=512)
@@ -121,16 +122,18 @@ def _shapes(text: str, split: RollupSplit | None) -> tuple[tuple[Shape, ...], li
     subs: list[tuple[str, str]] = []
     for name in _rollups_read(text):
         if split is None:
-            shapes.append((name, False, "all"))
+            shapes.append((name, "none", "all"))
             continue
         table, built, computed = split.split(name)
-        has_built = bool(table and built)
+        stored = "none" if not table or built == [] else ("all" if built is None else "some")
         kind = "all" if computed is None else ("some" if computed else "none")
-        shapes.append((name, has_built, kind))
-        if has_built:
+        shapes.append((name, stored, kind))
+        if stored != "none":
             if not _TABLE.match(str(table)):
                 raise ValueError(f"not a table name: {table!r}")
-            subs += [(f"__rollup_table_{name}__", str(table)), (f"'__built_{name}__'", _day_list(built, check=True))]
+            subs.append((f"__rollup_table_{name}__", str(table)))
+        if stored == "some":
+            subs.append((f"'__built_{name}__'", _day_list(built or [], check=True)))
         if kind == "some":
             subs.append((f"'__computed_{name}__'", _day_list(computed or [], check=True)))
     return tuple(shapes), subs
@@ -140,12 +143,14 @@ class _Sentinels:
     """A split whose table names and days are placeholders, filled in after transpiling."""
 
     def __init__(self, shapes: tuple[Shape, ...]) -> None:
-        self.shapes = {name: (built, kind) for name, built, kind in shapes}
+        self.shapes = {name: (stored, kind) for name, stored, kind in shapes}
 
-    def split(self, name: str) -> tuple[str | None, list[str], list[str] | None]:
-        built, kind = self.shapes[name]
+    def split(self, name: str) -> tuple[str | None, list[str] | None, list[str] | None]:
+        stored, kind = self.shapes[name]
         computed = None if kind == "all" else ([] if kind == "none" else [f"__computed_{name}__"])
-        return (f"__rollup_table_{name}__", [f"__built_{name}__"], computed) if built else (None, [], computed)
+        if stored == "none":
+            return None, [], computed
+        return f"__rollup_table_{name}__", None if stored == "all" else [f"__built_{name}__"], computed
 
 
 def _shared_stamp() -> tuple:
@@ -287,10 +292,11 @@ def rollup_relation(name: str, split: RollupSplit | None) -> exp.Expression:
     if computed is not None:
         computed_tree = _only_days(computed_tree, computed)
     branches: list[exp.Expression] = []
-    if table and built:
+    if table and built != []:
         if not _TABLE.match(table):
             raise ValueError(f"not a table name: {table!r}")
-        branches.append(_parse(f"SELECT {columns} FROM {table} WHERE dt IN ({_day_list(built)})").copy())
+        where = "" if built is None else f" WHERE dt IN ({_day_list(built)})"
+        branches.append(_parse(f"SELECT {columns} FROM {table}{where}").copy())
     if computed is None or computed or not branches:
         outer = _parse(f"SELECT {columns} FROM computed_rows").copy()
         outer.set("from_", exp.From(this=exp.Subquery(this=computed_tree,

@@ -207,15 +207,16 @@ class Plan:
     state: RollupState
     start: str
     end: str
-    table_for: Callable[[str, list[str]], str] | None = None  # the engine's table for (name, days);
-    # default "rollup_NAME" (the Glue tables)
+    table_for: Callable[[str, list[str]], str] | None = None  # the engine's table holding exactly (name,
+    # days); default: the table "rollup_NAME" (the Glue tables), filtered to the days
 
-    def split(self, name: str) -> tuple[str | None, list[str], list[str]]:
+    def split(self, name: str) -> tuple[str | None, list[str] | None, list[str]]:
         built, computed = self.state.split(name, self.start, self.end)
-        table = None
-        if built:
-            table = self.table_for(name, built) if self.table_for else f"rollup_{name}"
-        return table, built, computed
+        if not built:
+            return None, [], computed
+        if self.table_for:
+            return self.table_for(name, built), None, computed
+        return f"rollup_{name}", built, computed
 
 
 # -- building -------------------------------------------------------------------------------------------
