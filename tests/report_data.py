@@ -29,6 +29,7 @@ XSS_REFERRER = "javascript:window.__xss=1;alert(1)//"
 XSS_REFERRER_2 = 'https://evil.example/"><img src=x onerror=window.__xss=1>'
 XSS_UA = "Mozilla/5.0 (X11; Linux x86_64) <img src=x onerror=\"window.__xss=1;alert(1)\"> Firefox/128.0"
 XSS_CAMPAIGN = "<script>window.__xss=1</script>"
+BIDI_PATH = "/invoice\u202efdp.exe"  # displays as "/invoiceexe.pdf" unless neutralised
 PAYLOADS = (XSS_PATH, XSS_IMG_PATH, XSS_REFERRER, XSS_REFERRER_2, XSS_UA, XSS_CAMPAIGN)
 
 UAS = [
@@ -87,6 +88,7 @@ def log_lines() -> list[str]:
             add(t, "198.51.100.7", XSS_PATH, referrer=XSS_REFERRER, ua=XSS_UA)
             add(t + dt.timedelta(minutes=1), "198.51.100.7", XSS_IMG_PATH, referrer=XSS_REFERRER_2, ua=XSS_UA,
                 status=404)
+            add(t + dt.timedelta(minutes=3), "198.51.100.9", BIDI_PATH, status=404, ctype="text/html")
             add(t + dt.timedelta(minutes=2), "198.51.100.8", "/pricing", referrer=XSS_REFERRER_2, ua=XSS_UA,
                 query="utm_source=" + quote("<b>news</b>") + "&utm_medium=email&utm_campaign=" + quote(XSS_CAMPAIGN))
     return lines

@@ -78,3 +78,26 @@ def test_country_shapes_come_from_the_package_and_shades_are_k_anonymous():
     drawn = maps.world_svg(maps.visitor_map(cities, None, k=5))._repr_html_()
     assert "Linköping" not in drawn and "London: 40 visitors" in drawn
     assert drawn.count("<path") >= 150
+
+
+def test_date_ticks_read_well_at_any_range():
+    from stats_lib.reports.svg import date_ticks
+
+    week = [label for _, label in date_ticks(dt.date(2026, 3, 2), dt.date(2026, 3, 8), 8)]
+    assert week == ["Mar 2", "Mar 3", "Mar 4", "Mar 5", "Mar 6", "Mar 7", "Mar 8"]
+    years = [label for _, label in date_ticks(dt.date(2014, 1, 1), dt.date(2025, 12, 31), 8)]
+    assert len(years) <= 8 and len(set(years)) == len(years) and all(y.isdigit() for y in years)
+    quarter = [label for _, label in date_ticks(dt.date(2026, 1, 1), dt.date(2026, 3, 31), 8)]
+    assert len(set(quarter)) == len(quarter) <= 8
+
+
+def test_a_long_range_is_drawn_readably_with_values_on_hover():
+    from stats_lib.reports import charts
+
+    days = pd.date_range("2014-01-01", "2025-12-31", freq="D")
+    daily = pd.DataFrame({"day": days.date, "pageviews": range(len(days)), "visitors": 1})
+    chart = charts.daily_lines(daily)
+    assert "monthly sums" in chart.note
+    assert chart.wide.count("<title>") <= 2 * 12 * 12 + 2  # one hover value per month and series
+    assert ">Jan 01<" not in chart.wide
+    assert chart.legend == [("Pageviews", charts.PALETTE[0], False), ("Visitors", charts.PALETTE[1], False)]

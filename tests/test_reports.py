@@ -125,6 +125,24 @@ def test_hostile_strings_are_shown_escaped_and_never_as_markup(report):
     assert 'href="javascript:' not in everything.lower()
 
 
+def test_bidi_and_control_characters_are_shown_as_escapes(report):
+    pages = {p: _read(report, f"{p}.html") for p in PAGES} | {"map": _read(report, "map.html"),
+                                                              "index": _read(report, "index.html")}
+    for name, text in pages.items():
+        assert "\u202e" not in text, name
+    assert "/invoice\\u202efdp.exe" in pages["02-pages"]  # the 404 path, with its override shown as text
+
+
+def test_executed_notebooks_hold_no_warnings(report):
+    import nbformat
+
+    for path in sorted((report["out"] / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        streams = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+        assert not any("Warning" in text for text in streams), (path.name, streams)
+
+
 def test_map_page_is_offline_and_has_a_strict_policy(report):
     text = _read(report, "map.html")
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', text).group(1)
