@@ -223,8 +223,10 @@ def _cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
 
     require_warehouse(settings)
     retention = Retention.open(settings)
-    plan = retention.plan_prune(args.keep_days)
-    return _apply(retention, plan, args.yes)
+    try:
+        return _apply(retention, retention.plan_prune(args.keep_days), args.yes)
+    finally:
+        retention.close()
 
 
 def _cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
@@ -233,8 +235,10 @@ def _cmd_forget(args: argparse.Namespace, settings: Settings) -> int:
 
     require_warehouse(settings)
     retention = Retention.open(settings)
-    plan = retention.plan_forget(site=args.site, path_like=args.path_like)
-    return _apply(retention, plan, args.yes)
+    try:
+        return _apply(retention, retention.plan_forget(site=args.site, path_like=args.path_like), args.yes)
+    finally:
+        retention.close()
 
 
 def _apply(retention, plan, yes: bool) -> int:

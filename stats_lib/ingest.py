@@ -33,7 +33,7 @@ from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
 from .warehouse.local import LocalWarehouse
 from .warehouse.rollups import refresh as refresh_rollups
-from .warehouse.retention import ErasureRules
+from .warehouse.retention import ErasureRules, pull_rules
 from .warehouse.salts import ExpiredSaltWarning, SaltStore
 
 if TYPE_CHECKING:
@@ -197,6 +197,7 @@ def ingest(
         if not lake:
             return _ingest_paths(inputs, forced, site, settings, show, rollups=rollups)
         local = stack.enter_context(lake.staged())
+        pull_rules(lake, local)  # (trust) what prune/forget erased on S3 stays erased
         summary = _ingest_paths(inputs, forced, site, settings.with_(warehouse=str(local)), show,
                                 seen=seen, salts=lake.salt_store(), rollups=False)
     if rollups:

@@ -152,3 +152,55 @@ def test_bad_erasure_arguments_are_one_line_exit_2(tmp_path, args):
     proc = run_cli(*args, "--warehouse", str(tmp_path), check=False)
     assert proc.returncode == 2
     _one_line_error(proc)
+
+
+# -- an S3 warehouse (moto server, real HTTP) -------------------------------------------------------------------
+def test_prune_and_forget_on_an_s3_warehouse(aws, tmp_path):
+    import boto3
+
+    logs, expected = _logs(tmp_path / "logs", seed=8)
+    uri = "s3://site-logs/lake"
+    settings = Settings.from_env(warehouse=uri, progress=False)
+    stats_lib.ingest([str(logs)], settings=settings)
+
+    def s3_daily() -> list[dict]:
+        return [{k: r[k] for k in METRICS} for r in records(query("daily", settings=settings))]
+
+    def keys(prefix: str) -> list[str]:
+        listing = boto3.client("s3").list_objects_v2(Bucket="site-logs", Prefix=f"lake/{prefix}")
+        return [o["Key"] for o in listing.get("Contents", [])]
+
+    assert s3_daily() == expected
+    cutoff = (TODAY - dt.timedelta(days=2)).isoformat()
+    pruned = [e["day"] for e in expected if e["day"] < cutoff]
+    kept = [e for e in expected if e["day"] >= cutoff]
+    out = run_cli("prune", "--keep-days", "2", "--yes", "--warehouse", uri, env=aws).stdout
+    assert f"prune will delete {sum(e['hits'] for e in expected if e['day'] in pruned)} event(s)" in out
+    assert s3_daily() == kept
+    assert not [k for k in keys("events/") if any(d in k for d in pruned)]
+    assert not [k for k in keys("_salts/") if any(d in k for d in pruned)]
+    assert keys("_erasures/rules.json")
+
+    con = connect(uri, settings)
+    blog = con.execute("SELECT COUNT(*) FROM events WHERE path LIKE '/blog/%'").fetchone()[0]
+    total = con.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    con.close()
+    assert 0 < blog < total
+    run_cli("forget", "--path-like", "/blog/%", "--yes", "--warehouse", uri, env=aws)
+    con = connect(uri, settings)
+    assert con.execute("SELECT COUNT(*), COUNT_IF(path LIKE '/blog/%') FROM events").fetchone() == (total - blog, 0)
+    assert con.execute("SELECT SUM(events) FROM ledger").fetchone()[0] == total - blog
+    con.close()
+    # a re-ingest of the same files (the S3 ledger skips them) and of copies (the rules drop them) changes nothing
+    for path in logs.iterdir():
+        (tmp_path / "copy").mkdir(exist_ok=True)
+        (tmp_path / "copy" / path.name).write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), mtime=1))
+    again = stats_lib.ingest([str(logs)], settings=settings)  # pruned sources' records are gone: read, all erased
+    assert again.events == 0 and again.count("already ingested") == len([p for p in logs.iterdir()
+                                                                        if p.name.split(".")[1][:10] >= cutoff])
+    summary = stats_lib.ingest([str(tmp_path / "copy")], settings=settings).text()
+    assert "erased by an earlier prune/forget" in summary
+    con = connect(uri, settings)
+    # the copies' other events are new data (other files); the erased ones stay out
+    assert con.execute("SELECT COUNT(*), COUNT_IF(path LIKE '/blog/%'), COUNT_IF(dt < ?) FROM events",
+                       [cutoff]).fetchone() == (2 * (total - blog), 0, 0)

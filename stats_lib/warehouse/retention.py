@@ -22,13 +22,14 @@ from that file.
 Patterns are SQL LIKE patterns (``%`` any run, ``_`` one character, ``\\`` escapes), matched case-sensitively
 on ``path`` with Arrow's ``match_like``, the same function at ingest and when rewriting.
 
-An S3 warehouse is not handled here yet (``Retention.open`` says so); the local warehouse fully.
+An S3 warehouse is handled by ``S3Retention`` on the same logic (a private mirror, changes written back).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -177,10 +178,13 @@ class Retention:
 
     @classmethod
     def open(cls, settings: Settings, today: dt.date | None = None) -> "Retention":
+        """The retention of ``settings.warehouse``: a local folder, or an ``s3://`` warehouse (``S3Retention``)."""
         if settings.is_s3:
-            raise UserError("prune and forget work on a local warehouse only in this version",
-                            "run them on a local copy, or delete the S3 objects of those days by hand")
+            return S3Retention(settings, today)
         return cls(settings, today)
+
+    def close(self) -> None:
+        """Nothing to release for a local warehouse."""
 
     # -- planning ---------------------------------------------------------------------------------------
     def _partitions(self) -> dict[str, list[Path]]:
@@ -231,35 +235,43 @@ class Retention:
     # -- applying ---------------------------------------------------------------------------------------
     def apply(self, plan: Plan) -> Outcome:
         with self.house.lock(self.settings.lock_timeout_seconds, command=plan.action):
-            # the rule first: an ingest after this point (or after a crash half-way) drops these events too
-            rules = ErasureRules.load(self.house.root)
-            if plan.rules.before and (not rules.before or plan.rules.before > rules.before):
-                rules.before = plan.rules.before
-            rules.sites += plan.rules.sites
-            rules.path_like += plan.rules.path_like
-            rules.save(self.house.root)
-            outcome = Outcome(plan)
-            erased: Counter[str] = Counter()  # source name (<format>-<key24>) -> events erased
-            for rel, n in sorted(plan.files.items()):
-                path = self.house.root / rel
-                if rel in plan.whole_files:
-                    path.unlink(missing_ok=True)
-                else:
-                    self._rewrite(path, plan.rules)
-                erased[path.stem] += n
-            for day in plan.days:
-                folder = self.house.events_dir / f"dt={day}"
-                if folder.is_dir() and not any(folder.iterdir()):
-                    folder.rmdir()
-            self._fix_ledger(plan, erased, outcome)
-            salts = LocalSaltFolder(self.house.salts_dir)
-            for day in plan.salt_days:
-                salts.forget_day(day)
+            outcome = self._erase(plan)
             outcome.rollup_days = rebuild_rollups(self.settings, plan.days)
-            if plan.action == "prune":
-                for folder in (self.house.root / "rollups").glob("*/dt=*"):
-                    if folder.name.removeprefix("dt=") in plan.days and not any(folder.iterdir()):
-                        folder.rmdir()  # emptied by the rebuild
+            self._tidy_rollups(plan)
+        return outcome
+
+    def _tidy_rollups(self, plan: Plan) -> None:
+        if plan.action == "prune":
+            for folder in (self.house.root / "rollups").glob("*/dt=*"):
+                if folder.name.removeprefix("dt=") in plan.days and not any(folder.iterdir()):
+                    folder.rmdir()  # emptied by the rebuild
+
+    def _erase(self, plan: Plan) -> Outcome:
+        """Everything but the rollups, in the local folder (the caller holds the lock)."""
+        # the rule first: an ingest after this point (or after a crash half-way) drops these events too
+        rules = ErasureRules.load(self.house.root)
+        if plan.rules.before and (not rules.before or plan.rules.before > rules.before):
+            rules.before = plan.rules.before
+        rules.sites += plan.rules.sites
+        rules.path_like += plan.rules.path_like
+        rules.save(self.house.root)
+        outcome = Outcome(plan)
+        erased: Counter[str] = Counter()  # source name (<format>-<key24>) -> events erased
+        for rel, n in sorted(plan.files.items()):
+            path = self.house.root / rel
+            if rel in plan.whole_files:
+                path.unlink(missing_ok=True)
+            else:
+                self._rewrite(path, plan.rules)
+            erased[path.stem] += n
+        for day in plan.days:
+            folder = self.house.events_dir / f"dt={day}"
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        self._fix_ledger(plan, erased, outcome)
+        salts = LocalSaltFolder(self.house.salts_dir)
+        for day in plan.salt_days:
+            salts.forget_day(day)
         return outcome
 
     def _rewrite(self, path: Path, rules: ErasureRules) -> None:
@@ -341,3 +353,88 @@ def rebuild_rollups(settings: Settings, days: list[str]) -> list[str]:
 
     result = refresh(settings.warehouse, settings)
     return sorted(set(result.days) | set(result.removed))
+
+
+# -- an S3 warehouse --------------------------------------------------------------------------------------------
+MIRRORED = ("events", "rejects", "_ledger", "_erasures", "_salts")  # what an S3 prune/forget reads and may change
+PUSH_ORDER = ("_erasures", "events", "rejects", "_ledger", "_salts")  # the rule first, the ledger after the data
+
+
+class S3Retention(Retention):
+    """Prune and forget on ``s3://``: the warehouse's events, rejects, ledger, rules and salt objects are copied
+    into a private temporary folder (0700), the local logic plans and applies there, and what changed is written
+    back in a safe order (the rule first, so a concurrent or later ingest already drops those events; rewritten
+    event objects, each an atomic PUT; deleted objects; the ledger records), then the rollups of the touched days
+    are refreshed on S3. There is no lock on S3: run prune/forget when no ingest writes the same days (a racing
+    ingest's events are still caught by the rule on its next run). It reads the whole warehouse, so it suits
+    small and medium lakes; at scale, do the same with Athena (DELETE on Iceberg) or S3 Batch Operations."""
+
+    def __init__(self, settings: Settings, today: dt.date | None = None) -> None:
+        import tempfile
+
+        from .s3 import S3Warehouse
+
+        self.lake = S3Warehouse(settings)
+        self.s3_settings = settings
+        self.folder = Path(tempfile.mkdtemp(prefix="site-stats-retention-"))
+        os.chmod(self.folder, 0o700)  # it holds salts
+        self._before = self._pull()
+        super().__init__(settings.with_(warehouse=str(self.folder)), today)
+
+    def _pull(self) -> dict[str, tuple[int, int]]:
+        from .s3 import list_files
+
+        fs = self.lake.fs
+        for top in MIRRORED:
+            for rel in list_files(fs, f"{self.lake.root}/{top}"):
+                target = self.folder / top / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if top == "_salts":  # only their names matter here: never copy a secret
+                    target.touch()
+                    continue
+                with fs.open_input_stream(f"{self.lake.root}/{top}/{rel}") as src:
+                    target.write_bytes(src.read())
+        return _snapshot(self.folder)
+
+    def apply(self, plan: Plan) -> Outcome:
+        outcome = self._erase(plan)
+        self._push()
+        outcome.rollup_days = rebuild_rollups(self.s3_settings, plan.days)
+        return outcome
+
+    def _push(self) -> None:
+        """Write back what changed (boto3: pyarrow's delete would leave folder marker objects behind)."""
+        s3, bucket = self.lake.s3, self.lake.bucket
+        after = _snapshot(self.folder)
+        changed = [rel for rel, stamp in after.items() if self._before.get(rel) != stamp]
+        for top in PUSH_ORDER:
+            for rel in sorted(r for r in changed if r.split("/", 1)[0] == top):
+                s3.put_object(Bucket=bucket, Key=self.lake.key(rel), Body=(self.folder / rel).read_bytes())
+        for top in PUSH_ORDER:
+            for rel in sorted(r for r in self._before if r not in after and r.split("/", 1)[0] == top):
+                s3.delete_object(Bucket=bucket, Key=self.lake.key(rel))
+        self._before = after
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Relative path -> (size, mtime in ns) of every file below ``root``, lock file and temporaries aside."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
+            if p.is_file() and p.name != "_lock" and not p.name.endswith(".tmp")}
+
+
+def pull_rules(lake, folder: Path) -> None:
+    """Copy an S3 warehouse's erasure rules into a staged ingest's folder, so that ingest applies them too."""
+    import pyarrow.fs as pafs
+
+    key = f"{lake.root}/{RULES_FILE.as_posix()}"
+    if lake.fs.get_file_info(key).type != pafs.FileType.File:
+        return
+    target = Path(folder) / RULES_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with lake.fs.open_input_stream(key) as src:
+        target.write_bytes(src.read())
