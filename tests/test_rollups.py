@@ -238,3 +238,19 @@ def test_a_report_session_reads_only_rollup_files_of_the_period(synthetic_house,
         assert "FROM events" not in text.replace("FROM events WHERE FALSE", "")
         views = [k for k in session._views if k[0] == "pages"]
         assert views == [("pages", ("2026-02-02", "2026-02-03"))]
+
+
+def test_a_report_runs_all_its_queries_on_one_duckdb_connection(synthetic_house, monkeypatch):
+    import duckdb
+
+    from stats_lib.reports.context import open_report
+
+    opened = []
+    real = duckdb.connect
+    monkeypatch.setattr(duck.duckdb, "connect", lambda *a, **k: opened.append(1) or real(*a, **k))
+    report = open_report("t", "2026-02-02", "2026-02-04", warehouse=str(synthetic_house))
+    before = len(opened)
+    for name in REPORT_QUERIES:
+        report.query(name)
+    report.query("daily", period="previous")
+    assert len(opened) - before == 1

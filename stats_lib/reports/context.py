@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..api import QuerySession
 from ..api import query as run_query
 from ..config import REPO_ROOT, Settings
 from ..engines import sql
@@ -104,6 +105,7 @@ class Report:
     settings: Settings
     out: Path
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    session: QuerySession | None = field(default=None, repr=False)  # (rollups) one connection for the report
 
     @property
     def previous(self) -> tuple[dt.date, dt.date]:
@@ -128,7 +130,9 @@ class Report:
             if local_only and self.engine != "duckdb":
                 return None
         start, end = (self.start, self.end) if period == "current" else self.previous
-        return numeric(run_query(name, start, end, self.site, engine=self.engine, settings=self.settings, **params))
+        if self.session is None:
+            self.session = QuerySession(self.settings, engine=self.engine)
+        return numeric(self.session.query(name, start, end, self.site, **params))
 
     # -- page furniture --------------------------------------------------------------------------------
     def header(self) -> html.Html:
