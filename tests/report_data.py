@@ -116,7 +116,10 @@ def built() -> dict:
 
     root = Path(tempfile.mkdtemp(prefix="site-stats-report-"))
     settings = Settings.from_env(warehouse=str(root / "warehouse"), geoip_db=geoip_test_db(), progress=False)
-    summary = ingest([str(write_log(root / "logs"))], settings=settings, progress=False)
+    broken = root / "logs" / "E2EXAMPLE.2026-03-05-09.broken.gz"  # not gzip: it fails, and the page says why
+    log = write_log(root / "logs")
+    broken.write_bytes(b"this is not a log file\n")
+    summary = ingest([str(log), str(broken)], settings=settings, progress=False)
     whole = render_report(start=PERIOD[0], end=PERIOD[1], site=SITE, out=root / "out", tz="Europe/Berlin",
                           settings=settings, engine="duckdb", single=True)
     index = whole.parent / "index.html"

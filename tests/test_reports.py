@@ -133,6 +133,15 @@ def test_bidi_and_control_characters_are_shown_as_escapes(report):
     assert "/invoice\\u202efdp.exe" in pages["02-pages"]  # the 404 path, with its override shown as text
 
 
+def test_data_quality_lists_failed_files_and_no_false_lateness(report):
+    text = _read(report, "07-data-quality.html")
+    block = text.split('data-table="failed_files"', 1)[1].split("</section>", 1)[0]
+    assert "E2EXAMPLE.2026-03-05-09.broken.gz" in block and "<td" in block
+    assert "No file arrived late." in text  # every file was ingested in one run: a backfill, not late
+    assert "None: every day" in text.split("Days whose salt was missing", 1)[1][:400]
+    assert ">Meaning<" not in block  # 'failed' is not an HTTP status
+
+
 def test_executed_notebooks_hold_no_warnings(report):
     import nbformat
 

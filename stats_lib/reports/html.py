@@ -215,7 +215,7 @@ def _is_date_column(name: str, series: pd.Series) -> bool:
 def _with_extras(frame: pd.DataFrame, share: str | None) -> tuple[pd.DataFrame, str | None]:
     """The frame with a 'meaning' column beside 'status' and a share-of-total column when it lists things."""
     frame = frame.copy()
-    if "status" in frame.columns and "meaning" not in frame.columns:
+    if "status" in frame.columns and "meaning" not in frame.columns and pd.api.types.is_numeric_dtype(frame["status"]):
         frame.insert(list(frame.columns).index("status") + 1, "meaning", [status_meaning(v) for v in frame["status"]])
     first = frame.columns[0]
     if share is None and not _is_date_column(str(first), frame[first]) and \
