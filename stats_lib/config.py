@@ -50,6 +50,7 @@ class Settings:
     collector_flush_seconds: float = 5.0  # a WAL segment moves into Parquet at most this old...
     collector_flush_events: int = 5000  # ... or holding this many events
     collector_max_body: int = 8192  # bytes
+    collector_rollup_seconds: float = 900.0  # rebuild the rollups of changed days at most this often (and on stop)
     collector_firehose_stream: str | None = None  # Lambda: the Kinesis Data Firehose delivery stream to send to
     collector_deliveries: str | None = None  # s3://bucket/prefix where Firehose delivers (turned into StoredEvents)
     # -- AWS (issue 9): Lambda functions fetch the geolocation database from S3 (too big for the package) ------
@@ -139,6 +140,7 @@ def _collector_env(env) -> dict:
         "FLUSH_SECONDS": ("collector_flush_seconds", float),
         "FLUSH_EVENTS": ("collector_flush_events", int),
         "MAX_BODY": ("collector_max_body", int),
+        "ROLLUP_SECONDS": ("collector_rollup_seconds", float),
         "FIREHOSE_STREAM": ("collector_firehose_stream", str),
         "DELIVERIES": ("collector_deliveries", str),
     }

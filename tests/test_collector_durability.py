@@ -141,3 +141,14 @@ def test_a_torn_last_line_was_never_answered_and_is_skipped(sink_settings):
         fh.write(b'{"events":[{"ts":1,"path":"/torn"')  # a write cut by a crash (its fsync never returned)
     _restart(sink_settings)
     assert _paths(sink_settings) == ["/kept"]
+
+
+def test_a_clean_stop_brings_the_rollups_up_to_date(sink_settings):
+    from stats_lib.warehouse.rollups import RollupState, Store
+
+    sink = LocalSink(sink_settings)
+    sink.start()
+    _accept(sink, ["/r1", "/r2"])
+    sink.stop()
+    state = RollupState.load(Store.for_warehouse(sink_settings.warehouse, sink_settings))
+    assert list(state.event_days) == ["2026-11-30"] and state.stale_days() == []

@@ -369,3 +369,16 @@ def test_custom_events_props_and_logs_vs_beacon_queries(server, tmp_path):
     for name in ("custom_events", "event_props", "logs_vs_beacon"):
         assert f'data-table="{name}"' in page
     assert "signup" in page and "a.pdf" in page and "/spa" in page
+
+
+def test_serve_on_a_busy_port_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = run_cli("serve", "--site", "example.com", "--port", str(port), "--warehouse", str(tmp_path / "w"),
+                       check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "cannot listen" in proc.stderr and "--port" in proc.stderr

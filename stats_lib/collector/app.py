@@ -25,9 +25,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
+from ..errors import EnvironmentFault
 from . import openapi
 from .security import SIGNATURE_HEADER, ClientAddress, RateLimiter, Signatures, SitePolicy
-from .store import ip_prefix_of, raw_row
+from .store import ip_prefix_of, mask_ips, raw_row
 from .validation import BadRequest, EventIn, check_content_type, parse_event
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class Collector:
             return
         except Exception as exc:  # the sink could not make the event durable: the client may retry
             self.refused[503] += 1
-            log.error("an event could not be stored: %s", exc)
+            log.error("an event could not be stored: %s", mask_ips(str(exc)))
             await _answer(send, 503, {"error": "events cannot be stored right now; retry later"},
                           {**cors, "Retry-After": "5"})
             return
@@ -233,13 +234,25 @@ class _Endpoint:
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the collector with uvicorn on one worker until SIGINT/SIGTERM (then everything is flushed)."""
+    import socket
+
     import uvicorn
 
     app = create_app(settings)
-    print(f"site-stats collector: http://{host}:{port}/api/event for {', '.join(sorted(app.state.collector.policy.sites))}"
-          f" (tracker: /js/script.js)", file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, host=host, port=port, workers=1, loop="uvloop", http="httptools",
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise EnvironmentFault(f"cannot listen on {host}:{port} ({exc.strerror})",
+                               "choose another --port or --host, or stop what uses it") from None
+    sites = ", ".join(sorted(app.state.collector.policy.sites))
+    print(f"site-stats collector: http://{host}:{port}/api/event for {sites} (tracker: /js/script.js)",
+          file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, workers=1, loop="uvloop", http="httptools",
                             proxy_headers=False,  # the client IP is ours to decide (security.ClientAddress)
                             access_log=False,  # an access log would write client IPs
                             server_header=False, log_level="warning", timeout_graceful_shutdown=10)
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])

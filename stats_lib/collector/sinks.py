@@ -14,6 +14,7 @@ import logging
 import queue
 import secrets
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from ..config import Settings
 from ..schema import STORED_SCHEMA
 from ..warehouse.local import LocalWarehouse
 from ..warehouse.retention import ErasureRules
+from ..warehouse.rollups import refresh as refresh_rollups
 from .store import SOURCE, EnrichedBatch, Enricher, rejects_table, utc_days
 from .wal import GroupCommit, WriteAheadLog, read_segment
 
@@ -53,14 +55,17 @@ class LocalSink:
         self.flushed_segments = 0
         self.error: str | None = None  # the last flush failure, shown by /health
         self._salt_day: dt.date | None = None
+        self._rolled_up = time.monotonic()  # when the rollups were last brought up to date
+        self._unrolled = False  # segments moved since then
         self._thread: threading.Thread | None = None
 
     # -- life cycle ---------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Move what a previous process left in the WAL into the warehouse, then start the flusher."""
+        """Start the flusher, first on what a previous process left in the WAL (accepting events meanwhile: a
+        long ingest holding the warehouse lock delays the move into Parquet, never an answer)."""
         self.enricher.warm_up()
         for path in self.wal.leftovers():
-            self.flush_segment(path)
+            self._sealed.put(path)
         self._thread = threading.Thread(target=self._flusher, name="wal-flusher", daemon=True)
         self._thread.start()
 
@@ -115,8 +120,11 @@ class LocalSink:
                 self.wal.seal_if_due()
                 continue
             if path is None:  # stop(): its last segment was queued before this
+                self._refresh_rollups()
                 return
             self._flush_logged(path)
+            if time.monotonic() - self._rolled_up >= self.settings.collector_rollup_seconds:
+                self._refresh_rollups()
 
     def _flush_logged(self, path: Path) -> None:
         try:
@@ -125,6 +133,20 @@ class LocalSink:
         except Exception as exc:  # the segment stays in the WAL; the next start (or seal) retries it
             self.error = f"moving {path.name} into the warehouse failed: {exc}"
             log.error("%s", self.error)
+
+    def _refresh_rollups(self) -> None:
+        """Rebuild the rollups of the days the moved segments changed (reports stay exact meanwhile: a day
+        whose rollups are stale is computed from its events)."""
+        if not self._unrolled:
+            return
+        try:
+            with self.house.lock(self.settings.lock_timeout_seconds, command="collector rollups"):
+                refresh_rollups(self.settings.warehouse, self.settings)
+            self._unrolled = False
+        except Exception as exc:  # retried after the next flush; the events themselves are in place
+            self.error = f"refreshing the rollups failed: {exc}"
+            log.error("%s", self.error)
+        self._rolled_up = time.monotonic()
 
     def flush_segment(self, path: Path) -> dict:
         """Move one sealed segment into the warehouse (exactly once); return its ledger record."""
@@ -140,6 +162,7 @@ class LocalSink:
                            f"collector WAL segment {path.name}")
         path.unlink()
         self.flushed_segments += 1
+        self._unrolled = True
         return entry
 
 
