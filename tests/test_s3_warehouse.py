@@ -124,6 +124,12 @@ def test_new_column_and_earlier_day_update_the_glue_table(aws):
     assert table["Parameters"]["projection.dt.range"] == "2026-11-01,NOW"
     assert "lang" in [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
     assert glue.get_partitions(DatabaseName="site_stats", TableName="events")["Partitions"] == []
+    rollup = pytest.importorskip("pyarrow").schema([("site", "string"), ("visitors", "int64")])
+    house.register_table("rollup_daily", rollup, partitioned=True, first_day="2026-11-02", folder="rollups/daily")
+    table = glue.get_table(DatabaseName="site_stats", Name="rollup_daily")["Table"]
+    assert table["StorageDescriptor"]["Location"] == "s3://site-logs/wh/rollups/daily/"
+    assert table["Parameters"]["projection.dt.range"] == "2026-11-02,NOW"
+    assert [c["Type"] for c in table["StorageDescriptor"]["Columns"]] == ["string", "bigint"]
 
 
 def test_two_writers_creating_the_same_days_salt_end_with_one_salt(aws):

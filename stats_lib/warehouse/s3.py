@@ -172,10 +172,13 @@ class S3Warehouse:
         self.register_table("events", STORED_SCHEMA, partitioned=True, first_day=first_day)
         self.register_table("rejects", REJECT_SCHEMA, partitioned=False)
 
-    def register_table(self, name: str, schema: pa.Schema, *, partitioned: bool, first_day: str | None = None) -> None:
-        """Create the Glue table ``name`` over ``<warehouse>/<name>/`` for Parquet of ``schema``, or add the
-        columns it lacks. ``partitioned``: by ``dt`` with partition projection from the earliest of the table's
-        first day and ``first_day`` (default today) to NOW; no partition is registered, ever."""
+    def register_table(self, name: str, schema: pa.Schema, *, partitioned: bool, first_day: str | None = None,
+                       folder: str | None = None) -> None:
+        """Create the Glue table ``name`` over ``<warehouse>/<folder>/`` (default: the table's name) for Parquet of
+        ``schema``, or add the columns it lacks. ``partitioned``: by ``dt`` (``dt=YYYY-MM-DD/`` folders) with
+        partition projection from the earliest of the table's first day and ``first_day`` (default today) to NOW;
+        no partition is registered, ever. Rollup tables: ``register_table("rollup_daily", schema,
+        partitioned=True, folder="rollups/daily")``."""
         import awswrangler as wr
 
         database = self.settings.database
@@ -188,7 +191,7 @@ class S3Warehouse:
             projection = {"projection_types": {"dt": "date"}, "projection_ranges": {"dt": f"{start},NOW"},
                           "projection_formats": {"dt": "yyyy-MM-dd"}}
         wr.catalog.create_parquet_table(
-            database=database, table=name, path=self.uri(name) + "/",
+            database=database, table=name, path=self.uri(*(folder or name).split("/")) + "/",
             columns_types={c["Name"]: c["Type"] for c in glue_columns(schema)},
             partitions_types={"dt": "string"} if partitioned else None,
             compression="zstd", parameters={"classification": "parquet"},
