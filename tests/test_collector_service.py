@@ -287,17 +287,41 @@ def test_the_tracker_is_the_minified_source():
     assert "cookie" not in minified and "localStorage" not in minified and "sessionStorage" not in minified
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path):
-    with CollectorServer(tmp_path / "warehouse", SITE_STATS_COLLECTOR_RATE="0.01",
-                         SITE_STATS_COLLECTOR_BURST="3") as limited:
-        answers = [limited.send({"name": "pageview", "url": f"https://example.com/r{i}"}, source="127.0.6.1")
-                   for i in range(5)]
-        assert [a.status for a in answers] == [202, 202, 202, 429, 429]
-        assert int(answers[3].headers["retry-after"]) >= 1
-        other = limited.send({"name": "pageview", "url": "https://example.com/other"}, source="127.0.7.1")
-        assert other.status == 202  # another network has its own bucket
-        barrier(limited, "127.0.8.1", "rate")
-        assert sorted(r["path"] for r in stored(limited.warehouse, "path LIKE '/r%'")) == ["/r0", "/r1", "/r2"]
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory, corpora):
+    """A collector with a small rate limit, behind a trusted CloudFront (the proxy's network: 127.0.30.0/24)."""
+    root = tmp_path_factory.mktemp("limited")
+    with CollectorServer(root / "warehouse", SITE_STATS_COLLECTOR_RATE="0.01", SITE_STATS_COLLECTOR_BURST="3",
+                         SITE_STATS_COLLECTOR_PROXY="cloudfront", SITE_STATS_COLLECTOR_PROXY_NETWORKS="127.0.30.0/24",
+                         SITE_STATS_GEOIP_DB=str(corpora / "maxmind-db-test-data" / "GeoIP2-City-Test.mmdb")) as server:
+        yield server
+
+
+def test_rate_limit_answers_429_with_retry_after(limited):
+    answers = [limited.send({"name": "pageview", "url": f"https://example.com/r{i}"}, source="127.0.6.1")
+               for i in range(5)]
+    assert [a.status for a in answers] == [202, 202, 202, 429, 429]
+    assert int(answers[3].headers["retry-after"]) >= 1
+    other = limited.send({"name": "pageview", "url": "https://example.com/other"}, source="127.0.7.1")
+    assert other.status == 202  # another network has its own bucket
+    barrier(limited, "127.0.8.1", "rate")
+    assert sorted(r["path"] for r in stored(limited.warehouse, "path LIKE '/r%'")) == ["/r0", "/r1", "/r2"]
+
+
+def test_a_trusted_cloudfront_gives_the_viewer_address_and_location(limited):
+    viewer = {"CloudFront-Viewer-Address": "81.2.69.142:46532", "CloudFront-Viewer-Country": "FR",
+              "CloudFront-Viewer-City": "Lyon", "CloudFront-Viewer-Latitude": "45.76",
+              "CloudFront-Viewer-Longitude": "4.84"}
+    assert limited.send({"name": "pageview", "url": "https://example.com/via-cf"}, source="127.0.30.5",
+                        headers=viewer).status == 202
+    # the same headers from a peer that is not the proxy are a claim, not a fact
+    assert limited.send({"name": "pageview", "url": "https://example.com/not-via-cf"}, source="127.0.31.5",
+                        headers=viewer).status == 202
+    barrier(limited, "127.0.8.2", "cloudfront")
+    via, direct = (stored(limited.warehouse, "path = ?", [p])[0] for p in ("/via-cf", "/not-via-cf"))
+    assert via["ip_prefix"] == "81.2.69.0/24"
+    assert (via["country_code"], via["city"], via["latitude"], via["longitude"]) == ("FR", "Lyon", 45.76, 4.84)
+    assert direct["ip_prefix"] == "127.0.31.0/24" and direct["country_code"] is None
 
 
 def test_schemathesis_finds_no_server_error(tmp_path):
