@@ -232,3 +232,15 @@ def test_cli_single_file_report_runs_without_kernel_warnings(report, tmp_path):
     assert not re.search(r'(src|href)="(?!data:|#)', text), "report.html refers to another file"
     assert text.count('<section class="page"') == len(list((report["out"] / "notebooks").glob("*.ipynb")))
     assert "no data before" not in text  # this period has a previous one
+
+
+def test_funnel_page_shows_the_funnel_query(report):
+    from stats_lib.reports import funnels
+
+    start, end = report_data.PERIOD
+    steps = query("funnel", start, end, report_data.SITE, settings=report["settings"],
+                  **funnels.step_parameters(["/", "/pricing", "/contact.html"]))
+    block = _read(report, "08-funnel.html").split('data-table="funnel"', 1)[1].split("</section>", 1)[0]
+    shown = [int(v.replace(",", "")) for v in re.findall(r'data-col="sessions">([\d,]+)<', block)]
+    assert shown == [int(v) for v in steps["sessions"]] and shown[0] > shown[-1]
+    assert re.findall(r'data-col="conversion">([^<]+)<', block)[0] == "100.0%"

@@ -45,4 +45,4 @@ def explanation() -> str:
     return ("A session counts for a step when, after reaching every earlier step in this order, it has a pageview "
             "of that path or an event of that name. Sessions are one visitor's pageviews and events of a UTC day, "
             "split wherever two are more than 30 minutes apart; bots are left out. Drop-off is how many sessions "
-            "of the step before did not get there; the share is of the sessions that reached step 1.")
+            "of the step before did not get there; conversion is the share of the sessions that reached step 1.")

@@ -110,7 +110,7 @@ def fmt_float(v: object, digits: int = 1) -> str:
 
 def _auto_format(series: pd.Series) -> Callable[[object], str]:
     name = str(series.name or "").lower()
-    if name.endswith("_rate") or name.endswith("_ratio") or name == "share":
+    if name.endswith("_rate") or name.endswith("_ratio") or name in ("share", "conversion"):
         return fmt_pct
     if "duration" in name:
         return fmt_duration
