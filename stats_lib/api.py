@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 
@@ -22,7 +23,7 @@ class QuerySession:
         if self.engine not in ("duckdb", "athena"):
             raise ValueError(f"unknown engine {self.engine!r}; use duckdb or athena")
         self.rollups = rollups
-        self._duck = None
+        self._duck: Any = None  # engines.duckdb.Session, opened on the first query
 
     def query(self, name: str, start: dt.date | str | None = None, end: dt.date | str | None = None,
               site: str | None = None, **params: object) -> pd.DataFrame:
@@ -44,7 +45,7 @@ class QuerySession:
             self._duck.close()
             self._duck = None
 
-    def __enter__(self) -> "QuerySession":
+    def __enter__(self) -> QuerySession:
         return self
 
     def __exit__(self, *exc) -> None:

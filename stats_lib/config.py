@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -57,7 +57,7 @@ class Settings:
     geoip_s3_uri: str | None = None  # s3://bucket/key of a MaxMind-format .mmdb, downloaded once per container
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         env = os.environ
         values: dict = {
             "warehouse": env.get("SITE_STATS_WAREHOUSE", "./warehouse"),
@@ -86,7 +86,7 @@ class Settings:
             raise UserError("an s3:// warehouse needs a local write-ahead log folder", "set SITE_STATS_COLLECTOR_WAL_DIR")
         return Path(self.warehouse) / "_wal"
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @property
@@ -129,7 +129,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _collector_env(env) -> dict:
     """The collector's settings from ``SITE_STATS_COLLECTOR_*`` variables (only those that are set)."""
-    names = {
+    names: dict[str, tuple[str, Callable[[str], object]]] = {
         "SECRET": ("collector_secret", str),
         "PROXY": ("collector_proxy", lambda v: v.strip().lower() or None),
         "PROXY_NETWORKS": ("collector_proxy_networks", lambda v: tuple(n.strip() for n in v.split(",") if n.strip())),

@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .config import REPO_ROOT, Settings
 
@@ -34,7 +35,7 @@ def run_demo(settings: Settings, days: int = 7, out: Path = Path("outputs")) -> 
     daily = query("daily", start, DEMO_END, settings=settings)
     print("3/4 daily metrics (site-stats query daily):")
     print(export.to_table(daily))
-    got = export.records(daily)
+    got: list[dict[str, Any]] = export.records(daily)
     same = sum(
         1 for row, want in zip(got, expected)
         if all(abs(float(row[k]) - float(v)) < 1e-9 for k, v in want.items() if k != "day") and row["day"] == want["day"]

@@ -16,6 +16,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +32,13 @@ from .privacy import mask_ips
 from .sources import Source, get_format
 from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
-from .warehouse.local import LocalWarehouse
-from .warehouse.rollups import refresh as refresh_rollups
+from .warehouse.local import AtomicParquetWriter, LocalWarehouse
 from .warehouse.retention import ErasureRules, pull_rules
+from .warehouse.rollups import refresh as refresh_rollups
 from .warehouse.salts import ExpiredSaltWarning, SaltStore
 
 if TYPE_CHECKING:
-    from .sources.s3_objects import S3Object
+    from .sources.s3_objects import Planned, S3Object
 
 
 
@@ -219,7 +220,7 @@ class Inputs:
     keys: dict[Path, str] = field(default_factory=dict)
     names: dict[Path, str] = field(default_factory=dict)
     settled: list[FileResult] = field(default_factory=list)
-    s3: object | None = None  # sources.s3_objects.Planned: the new S3 objects, downloaded while the run reads
+    s3: Planned | None = None  # sources.s3_objects.Planned: the new S3 objects, downloaded while the run reads
     folder: Path | None = None  # where their copies go
 
     def add_s3(self, planned, folder: Path) -> None:
@@ -234,7 +235,7 @@ class Inputs:
         """The local files, then each new S3 object's copy as it arrives (deleted once read); an object that
         cannot be downloaded is settled as failed."""
         yield from self.paths
-        for obj, copy in self.s3.download(self.folder) if self.s3 else ():
+        for obj, copy in self.s3.download(self.folder) if self.s3 and self.folder else ():
             if isinstance(copy, str):
                 self.settled.append(FileResult(path=obj.uri, status="failed", error=copy))
                 continue
@@ -337,12 +338,12 @@ def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: s
     result.format = module.NAME
     name = f"{module.NAME}-{key[:24]}"
     reader = LineReader(str(path), source_file=path.name)
-    writers: dict[str, object] = {}
+    writers: dict[str, AtomicParquetWriter] = {}
     try:
         for raw in ahead(module.parse(reader)):  # the next batch is parsed while this one is enriched
             if raw.num_rows == 0:
                 continue
-            raw, erased = run.erasures.filter(raw, lambda: site_column(raw, run.site))  # trust: prune/forget stay erased
+            raw, erased = run.erasures.filter(raw, partial(site_column, raw, run.site))  # trust: prune/forget stay erased
             result.erased += erased
             if raw.num_rows == 0:
                 continue

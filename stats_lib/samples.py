@@ -180,7 +180,7 @@ class _Generator:
         back = r.sample(returning, min(len(returning), visitors // 3))
         today = back + [self.person() for _ in range(visitors - len(back))]
         for p in today:
-            for s in range(r.choice([1, 1, 1, 2, 2, 3])):
+            for _ in range(r.choice([1, 1, 1, 2, 2, 3])):
                 t = midnight + dt.timedelta(seconds=r.randint(0, 86399))
                 ref, utm = r.choice(REFERRERS)
                 for n in range(r.choice([1, 1, 2, 3, 4, 6])):

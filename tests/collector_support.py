@@ -54,7 +54,7 @@ class CollectorServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "CollectorServer":
+    def start(self) -> CollectorServer:
         env = {**os.environ, "SITE_STATS_PROGRESS": "0", "SITE_STATS_WAREHOUSE": str(self.warehouse), **self.env}
         args = [sys.executable, "-m", "stats_lib.cli", "serve", "--port", str(self.port)]
         for site in self.sites:
@@ -102,7 +102,7 @@ class CollectorServer:
         sent = {"Content-Type": content_type, "User-Agent": user_agent, **(headers or {})}
         return self.request("POST", path, body, {k: v for k, v in sent.items() if v is not None}, source)
 
-    def __enter__(self) -> "CollectorServer":
+    def __enter__(self) -> CollectorServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -17,8 +17,8 @@ import boto3
 import pandas as pd
 import pytest
 import requests
-
 from conftest import run_cli
+
 from stats_lib import query
 from stats_lib.config import Settings
 from stats_lib.engines.athena import AthenaQueryFailed, cost

@@ -5,15 +5,14 @@ source would. Redelivery changes nothing; an unreadable object fails only its ow
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 from urllib.parse import unquote_plus
 
 import boto3
 import pandas as pd
 import pytest
-
 from aws_support import lake_state, request_log  # noqa: F401 (a fixture)
+
 from stats_lib import query
 from stats_lib.aws import handlers
 from stats_lib.config import Settings

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 import report_data
 
 CHROMIUM = "/usr/bin/chromium"

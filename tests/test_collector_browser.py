@@ -12,7 +12,6 @@ import os
 import threading
 
 import pytest
-
 from collector_support import CollectorServer, free_port, stored, wait_until
 
 CHROMIUM = "/usr/bin/chromium"

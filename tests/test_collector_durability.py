@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from collector_support import CHROME_UA, CollectorServer, stored, wait_until
+
 from stats_lib.collector.sinks import LocalSink
 from stats_lib.collector.store import raw_row
 from stats_lib.config import Settings

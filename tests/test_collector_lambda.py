@@ -10,7 +10,6 @@ import json
 import boto3
 import pyarrow.parquet as pq
 import pytest
-
 from collector_support import CHROME_UA
 
 LAKE = "site-lake"

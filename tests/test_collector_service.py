@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from collector_support import CHROME_UA, CollectorServer, stored, wait_until
 from conftest import run_cli
+
 from stats_lib.collector.security import Signatures
 from stats_lib.config import Settings
 

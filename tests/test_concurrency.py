@@ -19,8 +19,8 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import CLI, REPO, run_cli
+
 from stats_lib.api import query
 from stats_lib.config import Settings
 from stats_lib.engines.sql import available

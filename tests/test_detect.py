@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import run_cli
+
 from stats_lib.sources import FORMATS, get_format
 from stats_lib.sources.detect import UnknownFormat, detect
 

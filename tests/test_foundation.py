@@ -15,8 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import CLI, REPO, run_cli
+
 from stats_lib.samples import generate
 
 END = dt.date(2026, 11, 20)

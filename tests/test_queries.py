@@ -6,8 +6,8 @@ from __future__ import annotations
 import gzip
 
 import pytest
-
 from stored_events import at, write_events
+
 from stats_lib.api import query
 from stats_lib.engines import sql
 from stats_lib.ingest import ingest

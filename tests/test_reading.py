@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from conftest import run_cli
 
 import stats_lib
 from stats_lib import samples
@@ -24,8 +25,6 @@ from stats_lib.engines.duckdb import connect
 from stats_lib.sources import get_format
 from stats_lib.sources.base import LineReader
 from stats_lib.sources.streams import Damaged, chunks, line_chunks
-
-from conftest import run_cli
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 

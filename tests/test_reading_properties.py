@@ -10,18 +10,18 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import CORPORA
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from stats_lib.privacy import mask_ips
 from stats_lib.sources import FORMATS, get_format
 from stats_lib.sources.base import MAX_LINE_BYTES, LineReader
 from stats_lib.sources.streams import chunks
-
-from conftest import CORPORA
 
 SEEDS = {  # a corpus file whose lines each format's mutations start from
     "cloudfront": "elastic-integrations-aws/test-cloudfront.log",
@@ -46,7 +46,7 @@ PROPERTY = settings(max_examples=EXAMPLES, deadline=5000, suppress_health_check=
                                                                                   HealthCheck.too_slow])
 
 
-@lru_cache(maxsize=None)
+@cache
 def seed_lines(name: str) -> tuple[str, ...]:
     if name == "cloudfront_v2":
         return tuple(CLOUDFRONT_V2_LINES)

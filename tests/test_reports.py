@@ -8,8 +8,8 @@ import re
 
 import pandas as pd
 import pytest
-
 import report_data
+
 from stats_lib import query
 from stats_lib.reports import html as rhtml
 from stats_lib.reports import maps, metrics

@@ -13,13 +13,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 import stats_lib
-from conftest import run_cli
 from stats_lib.api import query
 from stats_lib.config import Settings
-from stats_lib.export import records
 from stats_lib.engines.duckdb import connect
+from stats_lib.export import records
 from stats_lib.samples import generate
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 import report_data
 from conftest import REPO, run_cli
+
 from stats_lib.benchmarks.synthetic import Generator, Shape
 from stats_lib.config import Settings
 from stats_lib.engines import duckdb as duck

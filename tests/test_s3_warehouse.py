@@ -12,9 +12,9 @@ import threading
 import boto3
 import pandas as pd
 import pytest
-
 from aws_support import lake_state, request_log  # noqa: F401 (a fixture)
 from conftest import run_cli
+
 from stats_lib import query
 from stats_lib.config import Settings
 from stats_lib.ingest import ingest
@@ -23,7 +23,6 @@ from stats_lib.schema import STORED_SCHEMA
 from stats_lib.warehouse.s3 import S3Warehouse, glue_columns
 from stats_lib.warehouse.s3_salts import S3SaltFolder
 from stats_lib.warehouse.salts import SaltStore
-
 
 
 def _daily(settings: Settings) -> pd.DataFrame:

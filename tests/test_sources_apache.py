@@ -8,9 +8,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from conftest import run_cli
 
 import stats_lib
-from conftest import run_cli
 from stats_lib.engines.duckdb import connect
 
 # Written for this test only, deliberately unlike the parser's: the sample is all +0000.

@@ -6,11 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import parse_file as parse
 
 import stats_lib
 from stats_lib.engines.duckdb import connect
 from stats_lib.sources.alb import SKIP_CONNECTION, SKIP_NLB
-from conftest import parse_file as parse
 
 
 @pytest.fixture

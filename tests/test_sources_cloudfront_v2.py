@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from conftest import parse_file as parse
 
 import stats_lib
 from stats_lib.engines.duckdb import connect
-from conftest import parse_file as parse
 
 FIELDS = (
     "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) "

@@ -6,11 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import parse_file as parse
 
 import stats_lib
 from stats_lib.engines.duckdb import connect
 from stats_lib.sources.base import DECODE_NOTE
-from conftest import parse_file as parse
 
 CHROME17 = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/535.11 (KHTML, like Gecko) Chrome/17.0.963.56 Safari/535.11"

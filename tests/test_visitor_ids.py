@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-
 from conftest import run_cli
+
 from stats_lib.enrich.visitors import VisitorIds, distinct_rows, visitor_id
 from stats_lib.warehouse.salts import SaltStore
 

@@ -125,7 +125,8 @@ def _wait_listening(proc: subprocess.Popen, port: int) -> subprocess.Popen:
                 return proc
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"the server did not start: {proc.stderr.read().decode()[-2000:]}")
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"the server did not start: {err[-2000:]}") from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("the server did not start within 60 s")

@@ -59,7 +59,7 @@ class Collector:
     refused: Counter = field(default_factory=Counter)  # status -> requests refused
 
     @classmethod
-    def of(cls, settings: Settings, sink: Sink) -> "Collector":
+    def of(cls, settings: Settings, sink: Sink) -> Collector:
         if not settings.sites:
             raise ValueError("name at least one site: --site example.com (or env SITE_STATS_SITES)")
         return cls(

@@ -43,7 +43,7 @@ class SitePolicy:
     sites: frozenset[str]
 
     @classmethod
-    def of(cls, sites: tuple[str, ...] | list[str]) -> "SitePolicy":
+    def of(cls, sites: tuple[str, ...] | list[str]) -> SitePolicy:
         return cls(frozenset(s for s in (normalise_site(site) for site in sites) if s))
 
     def site_of(self, host: str) -> str:
@@ -127,7 +127,7 @@ class ClientAddress:
     hops: int = 1
 
     @classmethod
-    def of(cls, proxy: str | None, networks: tuple[str, ...], hops: int) -> "ClientAddress":
+    def of(cls, proxy: str | None, networks: tuple[str, ...], hops: int) -> ClientAddress:
         if proxy and proxy not in PROXIES:
             raise ValueError(f"unknown collector proxy {proxy!r}; use one of {', '.join(PROXIES)}")
         if proxy and not networks:

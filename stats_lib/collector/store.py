@@ -43,7 +43,7 @@ class EnrichedBatch:
         return json.dumps({"events": to_rows(self.events), "dropped": self.dropped}, separators=(",", ":")).encode() + b"\n"
 
     @classmethod
-    def from_json(cls, line: bytes) -> "EnrichedBatch":
+    def from_json(cls, line: bytes) -> EnrichedBatch:
         data = json.loads(line)
         return cls(from_rows(data["events"]), list(data.get("dropped", [])))
 

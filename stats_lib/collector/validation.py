@@ -91,6 +91,7 @@ def parse_event(body: bytes) -> EventIn:
         raise BadRequest(400, f"unknown field {_show(unknown[0])}", _show(unknown[0], 64))
     name = _text(data, "name", MAX_NAME, required=True)
     url = _text(data, "url", MAX_URL, required=True)
+    assert name is not None and url is not None  # required: _text raised BadRequest otherwise
     parts = _web_url(url, "url")
     referrer = _text(data, "referrer", MAX_URL)
     if referrer:

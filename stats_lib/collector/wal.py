@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..warehouse.local import _fsync  # works on a folder too: makes a new file's name durable
 
@@ -98,6 +99,7 @@ class WriteAheadLog:
 
     def _seal(self) -> None:
         segment, self._current = self._current, None
+        assert segment is not None  # only called with a segment open
         os.close(segment.fd)
         if segment.events:
             self.on_sealed(segment.path)
@@ -120,7 +122,7 @@ class GroupCommit:
     one is being fsynced; writes keep the order of their batches. Each ``submit`` returns once its batch is
     written, or raises the batch's error."""
 
-    def __init__(self, prepare: Callable[[list], object], write: Callable[[object], None], *,
+    def __init__(self, prepare: Callable[[list], Any], write: Callable[[Any], None], *,
                  max_in_flight: int = 2) -> None:
         self._prepare = prepare
         self._write = write
@@ -152,7 +154,7 @@ class GroupCommit:
                 _settle(batch, exc)
                 continue
             written = loop.run_in_executor(self._writer, self._write, prepared)
-            written.add_done_callback(lambda done, batch=batch: _settle(batch, done.exception()))
+            written.add_done_callback(lambda done, batch=batch: _settle(batch, done.exception()))  # type: ignore[misc]
             in_flight.add(written)
 
     def close(self) -> None:

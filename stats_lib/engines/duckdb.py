@@ -16,8 +16,8 @@ import pyarrow.fs as pafs
 
 from ..config import Settings
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
-from ..warehouse.local import LocalWarehouse, ledger_tables, read_record
 from ..warehouse import rollups as rollup_store
+from ..warehouse.local import LocalWarehouse, ledger_tables, read_record
 from .sql import Query
 
 
@@ -140,7 +140,7 @@ class Session:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -183,7 +183,7 @@ class RollupBuilder:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> "RollupBuilder":
+    def __enter__(self) -> RollupBuilder:
         return self
 
     def __exit__(self, *exc) -> None:

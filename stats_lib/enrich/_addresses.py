@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 from ..privacy import DOTTED_QUAD
 
 
-
 def pack(addresses: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(n x 16 uint8 array, n int8 array of 4/6/0): each address as 16 bytes (IPv4 as ``::a.b.c.d``) and its
     family; 0 where the text is not an address (null, a zone id, a host name), left for the caller.

@@ -35,7 +35,10 @@ class DistinctCache:
     ) -> None:
         if (fn is None) == (many is None):
             raise TypeError("give fn or many, not both")
-        self.many = many if many is not None else self._rows_to_columns(fn, len(schema))
+        if many is None:
+            assert fn is not None
+            many = self._rows_to_columns(fn, len(schema))
+        self.many = many
         self.schema = schema
         self.max_size = max_size
         self._lock = threading.Lock()

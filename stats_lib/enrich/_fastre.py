@@ -10,6 +10,7 @@ through.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 import ua_parser_rs
@@ -70,7 +71,7 @@ _RUST_UNSUPPORTED = regex.compile(r"\(\?<?[=!]|\\[1-9]")  # look-arounds, back-r
 @dataclass
 class _Slow:
     position: int
-    prefilter: object | None  # ua_parser_rs.UserAgentExtractor; None when even the widened pattern is not Rust
+    prefilter: Any  # ua_parser_rs.UserAgentExtractor; None when even the widened pattern is not Rust
     compiled: regex.Pattern
     name: str | None
 

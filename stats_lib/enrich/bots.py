@@ -30,9 +30,9 @@ import pyarrow.compute as pc
 import yaml
 
 from .._arrow import flat
-from .agents import UserAgents
 from ._distinct import DistinctCache
 from ._fastre import RegexSet
+from .agents import UserAgents
 
 EMPTY = "Empty user agent"
 GENERIC = "Generic Bot"  # the name of Matomo's catch-all pattern

@@ -99,7 +99,7 @@ class GeoLocator:
         self._tree = None
         if self._reader is not None:
             try:
-                self._tree = _mmdb_tree.SearchTree(str(Path(db_path).expanduser()), self._reader.metadata())
+                self._tree = _mmdb_tree.SearchTree(str(Path(str(db_path)).expanduser()), self._reader.metadata())
             except (ValueError, OSError) as exc:
                 self.close()
                 raise GeoDatabaseError(f"geolocation database {db_path} is corrupt ({exc}); {_HELP}") from None
@@ -123,7 +123,7 @@ class GeoLocator:
             record = self._reader.get(ip.strip().strip("[]"))
         except (ValueError, InvalidDatabaseError):  # not an IP address ('-', 'localhost'), IPv6 in an IPv4-only
             record = None  # database, or a damaged corner of the database that the start-up probes did not touch
-        out = empty
+        out: tuple = empty
         if isinstance(record, dict):
             country = record.get("country") or record.get("registered_country") or {}
             subdivisions = record.get("subdivisions") or []

@@ -11,7 +11,7 @@ table that can fill up, so the step is right for any number of distinct sites, a
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -93,7 +93,7 @@ def _hex_digits(salt: bytes, values: list[pa.Array]) -> np.ndarray:
     return _HEX[np.frombuffer(digests, np.uint8)].reshape(-1, 32)
 
 
-def _digest(h: hashlib._Hash, message: bytes) -> bytes:
+def _digest(h: Any, message: bytes) -> bytes:
     h.update(message)
     return h.digest()
 

@@ -35,7 +35,7 @@ def sources() -> dict[str, Path]:
     }
     for image in sorted((leaflet / "images").glob("*.png")):
         files[f"leaflet/images/{image.name}"] = image
-    for target, source in files.items():
+    for source in files.values():
         if not source.is_file():
             raise MissingAsset(f"front-end asset {source} is missing from its package")
     return files

@@ -60,7 +60,7 @@ def _empty(title: str, message: str = "No data for this period") -> Chart:
         c = Canvas(width, 60, title)
         c.text(width / 2, 34, message, anchor="middle")
         drawings.append(c.svg(cls))
-    return Chart(title, *drawings)
+    return Chart(title, drawings[0], drawings[1])
 
 
 # -- time series -------------------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def sparkline(daily: pd.DataFrame | None, start=None, end=None, column: str = "v
         c.text(4, height - 3, days[0].isoformat(), size=FONT - 1)
         c.text(width - 4, height - 3, days[-1].isoformat(), anchor="end", size=FONT - 1)
         drawings.append(c.svg(cls))
-    return Chart(title, *drawings)
+    return Chart(title, drawings[0], drawings[1])
 
 
 def stacked_days(frame: pd.DataFrame | None, *, category: str, value: str, title: str,

@@ -14,6 +14,7 @@ import io
 import math
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -66,19 +67,19 @@ def esc(value: object) -> str:
 
 
 # -- number formats ---------------------------------------------------------------------------------------
-def fmt_int(v: object) -> str:
+def fmt_int(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     return f"{int(round(float(v))):,}"
 
 
-def fmt_pct(v: object) -> str:
+def fmt_pct(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     return f"{100 * float(v):.1f}%"
 
 
-def fmt_duration(v: object) -> str:
+def fmt_duration(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     seconds = int(round(float(v)))
@@ -91,7 +92,7 @@ def fmt_duration(v: object) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-def fmt_bytes(v: object) -> str:
+def fmt_bytes(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     size = float(v)
@@ -102,13 +103,13 @@ def fmt_bytes(v: object) -> str:
     return f"{size:.1f} TB"
 
 
-def fmt_float(v: object, digits: int = 1) -> str:
+def fmt_float(v: Any, digits: int = 1) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     return f"{float(v):,.{digits}f}"
 
 
-def _auto_format(series: pd.Series) -> Callable[[object], str]:
+def _auto_format(series: pd.Series) -> Callable[[Any], str]:
     name = str(series.name or "").lower()
     if name.endswith("_rate") or name.endswith("_ratio") or name in ("share", "conversion"):
         return fmt_pct
@@ -351,7 +352,7 @@ def kpi_tiles(current: Mapping[str, float], previous: Mapping[str, float], *, pr
     no_previous = not previous.get("days")
     parts = ['<section class="block kpis">']
     for key, label, fmt, kind, higher_better in KPI_TILES:
-        cur, prev = current.get(key), previous.get(key)
+        cur, prev = current.get(key, 0.0), previous.get(key, 0.0)
         if no_previous:
             change = (f'<div class="kpi-change neutral">no data before {esc(since.isoformat())}</div>' if since
                       else '<div class="kpi-change neutral">no earlier data</div>')

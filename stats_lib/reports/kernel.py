@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 KERNEL_NAME = "site-stats"

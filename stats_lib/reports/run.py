@@ -105,7 +105,7 @@ def single_file(index_body: str, bodies: list[tuple[str, str, str]]) -> str:
     for href, _ in anchors:
         body = body.replace(f'href="{href[1:]}.html"', f'href="{href}"')
     sections = []
-    for (href, title, text), (anchor, _) in zip(bodies, anchors):
+    for (_href, _title, text), (anchor, _) in zip(bodies, anchors):
         text = _MAP_FRAME.sub('<p class="note">The interactive map is a page of the full report '
                               "(site-stats report without --single-file).</p>", text)
         sections.append(f'<section class="page" id="{esc(anchor[1:])}">{text}</section>')

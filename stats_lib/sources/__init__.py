@@ -8,7 +8,7 @@ sample; sources earlier in ``FORMATS`` win when several sniff a sample as theirs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Protocol
 
 import pyarrow as pa
@@ -18,15 +18,20 @@ from .base import LineReader
 
 
 class Source(Protocol):
-    NAME: str
-    sniff: Callable[[list[str]], bool]
-    parse: Callable[[LineReader], Iterator[pa.Table]]
+    """A log format: its name, whether a sample of lines is its own, and its parser (a module or an object)."""
+
+    @property
+    def NAME(self) -> str: ...
+
+    def sniff(self, lines: list[str], /) -> bool: ...
+
+    def parse(self, reader: LineReader, /) -> Iterator[pa.Table]: ...
 
 
 FORMATS: dict[str, Source] = {
     cloudfront.NAME: cloudfront,
-    cloudfront_v2.NAME: cloudfront_v2,  # type: ignore[dict-item]
-    s3.NAME: s3,  # type: ignore[dict-item]
+    cloudfront_v2.NAME: cloudfront_v2,
+    s3.NAME: s3,
     alb.ALB.NAME: alb.ALB,
     alb.ELB.NAME: alb.ELB,
     jsonlogs.CADDY_JSON.NAME: jsonlogs.CADDY_JSON,

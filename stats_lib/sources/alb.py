@@ -25,11 +25,11 @@ import pyarrow.compute as pc
 
 from .base import (
     LineReader,
-    float_column,
     SourceFormat,
     client_address,
     decode_distinct,
     finish,
+    float_column,
     iso_time_column,
     split_request,
     ua_values,

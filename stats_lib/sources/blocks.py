@@ -22,7 +22,7 @@ BLOCK_BYTES = 32 * 1024 * 1024  # about 100k CloudFront lines: large batches, bo
 _NULL = pa.scalar(None, pa.string())
 
 
-def line_blocks(reader: "base.LineReader", block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, pa.Array]]:
+def line_blocks(reader: base.LineReader, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, pa.Array]]:
     """Yield ``(number of the first line, lines)`` blocks; lines are without their line ending.
 
     Rejected (over-long, binary) and blank lines stay in place as nulls, so numbering holds; they are already
@@ -41,7 +41,7 @@ def line_blocks(reader: "base.LineReader", block_bytes: int = BLOCK_BYTES) -> It
         reader.damaged(exc)
 
 
-def _checked_lines(reader: "base.LineReader", data: bytes, first: int) -> pa.Array:
+def _checked_lines(reader: base.LineReader, data: bytes, first: int) -> pa.Array:
     try:
         text = data.decode("utf-8")
         bad_utf8 = False

@@ -89,9 +89,9 @@ def _agent(obj: dict[str, Any], *keys: str) -> str | None:
 
 
 def _caddy(obj: dict[str, Any]) -> dict[str, Any]:
-    req = obj.get("request") if isinstance(obj.get("request"), dict) else {}
-    headers = req.get("headers") if isinstance(req.get("headers"), dict) else {}
-    resp = obj.get("resp_headers") if isinstance(obj.get("resp_headers"), dict) else {}
+    req: dict[str, Any] = obj["request"] if isinstance(obj.get("request"), dict) else {}
+    headers: dict[str, Any] = req["headers"] if isinstance(req.get("headers"), dict) else {}
+    resp: dict[str, Any] = obj["resp_headers"] if isinstance(obj.get("resp_headers"), dict) else {}
     _, _, path, query = split_target(_text(req.get("uri")))
     agent = _text(headers.get("User-Agent"))
     return {

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bz2
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 from isal import isal_zlib
@@ -44,7 +44,7 @@ def compression(head: bytes) -> str | None:
     return None
 
 
-def chunks(path: str | Path, size: int = CHUNK) -> Iterator[bytes]:
+def chunks(path: str | Path, size: int = CHUNK) -> Generator[bytes, None, None]:
     """The decompressed bytes of a file, in pieces of at most ``size`` bytes; ``Damaged`` after the last good one."""
     with open(path, "rb") as raw:
         kind = compression(raw.read(4))
@@ -79,7 +79,7 @@ def _gzip(raw, size: int) -> Iterator[bytes]:
                 started, member_start, member_out = True, pos, 0
             try:
                 out = d.decompress(data, size)
-            except isal_zlib.error as exc:
+            except isal_zlib.error as exc:  # type: ignore[misc]  # isal ships no stubs for it
                 tail = yield from _salvage(raw, member_start, member_out)
                 raise Damaged(f"damaged gzip data ({tail or exc})") from None
             if out:
@@ -105,7 +105,7 @@ def _gzip(raw, size: int) -> Iterator[bytes]:
             raise Damaged("the gzip stream ends early: the file is truncated")
 
 
-def _salvage(raw, member_start: int, already: int) -> Iterator[bytes]:
+def _salvage(raw, member_start: int, already: int) -> Generator[bytes, None, str | None]:
     """Decode the member again with the standard library and yield what follows the ``already`` bytes given, up
     to the damage: the input piece that fails is fed again one byte at a time. Returns zlib's error, if any."""
     raw.seek(member_start)

@@ -77,7 +77,7 @@ def _record_problem(record: object) -> str:
         wanted = _PYTHON_TYPES[field.type]
         if value is not None and (not isinstance(value, wanted) or isinstance(value, bool)):
             return f"{field.name} is not a {wanted.__name__}"
-        if wanted is list and value and not all(isinstance(v, str) for v in value):
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
             return f"{field.name} holds a non-text value"
     return ""
 
@@ -158,7 +158,7 @@ class LocalWarehouse:
         """Remember a failed attempt at ``source`` (not counted as ingested: a retry reads it again)."""
         key = path_key(source)
         reason = mask_ips(reason, cap=500)  # a reason may quote a line of the file: never a raw client IP
-        entry = {"key": key, "source": source, "format": format, "status": "failed", "reason": reason,
+        entry: dict[str, object] = {"key": key, "source": source, "format": format, "status": "failed", "reason": reason,
                  "attempted_at": at, "lines": 0, "events": 0, "rejected": 0, "skipped": 0, "days": []}
         self.record_source(key, entry)
 

@@ -17,6 +17,7 @@ registered; a new column in the schema is added to the table.
 
 from __future__ import annotations
 
+from typing import Any
 import contextlib
 import datetime as dt
 import json
@@ -182,7 +183,7 @@ class S3Warehouse:
         import awswrangler as wr
 
         database = self.settings.database
-        projection = None
+        projection: Any = None  # awswrangler wants its own TypedDict
         if partitioned:
             start = first_day or dt.datetime.now(dt.timezone.utc).date().isoformat()
             if wr.catalog.does_table_exist(database=database, table=name, boto3_session=self.aws):
