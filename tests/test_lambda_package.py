@@ -38,7 +38,8 @@ print(json.dumps({"result": handlers.ingest_sqs(event, None), "pandas": pandas._
 
 @pytest.fixture(scope="module")
 def built():
-    proc = subprocess.run(["make", "lambda"], cwd=REPO, capture_output=True, text=True)
+    # -o: the venv is the one running this test; make must not reinstall it from under the test run
+    proc = subprocess.run(["make", "-o", ".venv/.installed", "lambda"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     print("\n" + "\n".join(line for line in proc.stdout.splitlines() if line.startswith("lambda:")))
     return proc.stdout
