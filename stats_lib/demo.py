@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import REPO_ROOT, Settings
+from .config import Settings
 
 # A fixed week, so that running the demo again (on any day) ingests the same files and changes nothing.
 DEMO_END = dt.date(2026, 11, 7)
@@ -24,7 +24,7 @@ def run_demo(settings: Settings, days: int = 7, out: Path = Path("outputs")) -> 
     from .samples import generate
 
     started = time.monotonic()
-    logs = REPO_ROOT / "sample-logs"
+    logs = Path("sample-logs")  # beside the warehouse and outputs/: relative to the working directory
     print(f"1/4 generating {days} days of sample CloudFront logs into {logs}/")
     generate(logs, days=days, end=DEMO_END, seed=DEMO_SEED)
     expected = json.loads((logs / "expected-daily.json").read_text())

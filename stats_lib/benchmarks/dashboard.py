@@ -43,10 +43,10 @@ def dashboard_queries() -> list[tuple[str, str]]:
     """(query, period) for every query the report notebooks run over events ('previous' for the comparison)."""
     import re
 
-    from ..config import REPO_ROOT
+    from ..resources import notebooks_dir
 
     found: list[tuple[str, str]] = [("data_range", "all")]
-    for nb in sorted((REPO_ROOT / "notebooks").glob("*.ipynb")):
+    for nb in sorted(notebooks_dir().glob("*.ipynb")):
         for name, rest in re.findall(r'query\(\\"([a-z_]+)\\"([^)]*)\)', nb.read_text()):
             if name not in sql.available() or "duckdb only" in sql.load(name).description.lower():
                 continue

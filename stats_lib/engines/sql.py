@@ -28,9 +28,9 @@ from typing import Protocol
 import sqlglot
 from sqlglot import exp
 
-from ..config import REPO_ROOT
+from ..resources import queries_dir
 
-QUERIES_DIR = REPO_ROOT / "queries"
+QUERIES_DIR = queries_dir()
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

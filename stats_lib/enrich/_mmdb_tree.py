@@ -7,6 +7,12 @@ record* once (with the regular reader) instead of each distinct address: on real
 city's record. The layout follows the format's specification (https://maxmind.github.io/MaxMind-DB/): nodes of
 two records of 24, 28 or 32 bits; a record below ``node_count`` is the next node, equal to it means "not in the
 database", above it points into the data section.
+
+Why not ``maxminddb`` alone (its C extension looks up one address at a time): measured on 60,000 random distinct
+IPv4 addresses against DB-IP City Lite, this walk plus one decode per distinct record took 0.8-1.5 s, one
+``GeoLocator.lookup`` per address (the reader's ``get``, then the same row building) 1.5-2.1 s, on a loaded
+2-core machine; real traffic, where many addresses share a city's record, gains more. It stays, tested against
+the reader on MaxMind's 24/28/32-bit test databases (``tests/test_geo.py``).
 """
 
 from __future__ import annotations

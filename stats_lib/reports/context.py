@@ -20,12 +20,16 @@ import pandas as pd
 
 from ..api import QuerySession
 from ..api import query as run_query
-from ..config import REPO_ROOT, Settings
+from ..config import Settings
 from ..engines import sql
 from . import html, metrics
 
 DEFAULT_DAYS = 7
-DEFAULT_OUT = REPO_ROOT / "outputs" / "lab"  # notebooks run by hand (JupyterLab, nbval) write here
+def _project_dir() -> Path:
+    """The working directory, or its parent when that is a ``notebooks`` folder (JupyterLab runs a notebook in
+    its own folder): where ``warehouse/`` and ``outputs/`` of a checkout are."""
+    cwd = Path.cwd()
+    return cwd.parent if cwd.name == "notebooks" else cwd
 
 
 def _as_date(value: dt.date | str | None) -> dt.date | None:
@@ -153,10 +157,10 @@ class Report:
 
 def _find_warehouse(warehouse: str | None) -> str | None:
     """A relative local warehouse that is not under the working directory (a notebook opened in JupyterLab runs
-    in notebooks/) is looked up under the repository root."""
+    in notebooks/) is looked up under the project folder (``_project_dir``)."""
     if not warehouse or "://" in warehouse or Path(warehouse).is_absolute() or Path(warehouse).exists():
         return warehouse or None
-    candidate = REPO_ROOT / warehouse
+    candidate = _project_dir() / warehouse
     return str(candidate) if candidate.exists() else warehouse
 
 
@@ -176,7 +180,7 @@ def open_report(
     site = (site or "").strip().lower().removeprefix("www.") or None
     tz = check_tz(tz)
     start_d, end_d = resolve_period(start, end, site, settings, engine)
-    out_path = Path(out) if out else DEFAULT_OUT
+    out_path = Path(out) if out else _project_dir() / "outputs" / "lab"  # notebooks run by hand write here
     out_path.mkdir(parents=True, exist_ok=True)
     return Report(title=title, start=start_d, end=end_d, site=site, tz=tz, engine=engine, settings=settings,
                   out=out_path)

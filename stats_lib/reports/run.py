@@ -19,13 +19,14 @@ from pathlib import Path
 import nbformat
 from markupsafe import Markup
 
-from ..config import REPO_ROOT, Settings
+from ..config import Settings
+from ..resources import notebooks_dir
 from . import csp, kernel, parameters
 from .assets import copy_assets
 from .context import check_tz, resolve_period
 from .html import esc
 
-NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+NOTEBOOKS_DIR = notebooks_dir()
 KERNEL_NAME = kernel.KERNEL_NAME
 CELL_TIMEOUT = 600
 TEMPLATES = "templates"
