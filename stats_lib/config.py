@@ -51,6 +51,8 @@ class Settings:
     collector_rollup_seconds: float = 900.0  # rebuild the rollups of changed days at most this often (and on stop)
     collector_firehose_stream: str | None = None  # Lambda: the Kinesis Data Firehose delivery stream to send to
     collector_deliveries: str | None = None  # s3://bucket/prefix where Firehose delivers (turned into StoredEvents)
+    # -- reader (issue 13): files read in parallel by worker processes (0: one per core; 1: in the process) --
+    ingest_workers: int = 0
     # -- AWS (issue 9): Lambda functions fetch the geolocation database from S3 (too big for the package) ------
     geoip_s3_uri: str | None = None  # s3://bucket/key of a MaxMind-format .mmdb, downloaded once per container
 
@@ -69,6 +71,7 @@ class Settings:
             "s3_endpoint": env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
             "aws_region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             "lock_timeout_seconds": _seconds(env, "SITE_STATS_LOCK_TIMEOUT", 600.0),
+            "ingest_workers": _whole(env, "SITE_STATS_INGEST_WORKERS", 0),
             **_collector_env(env),
             "geoip_s3_uri": env.get("SITE_STATS_GEOIP_S3_URI") or None,
         }

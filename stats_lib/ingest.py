@@ -11,11 +11,15 @@ import contextlib
 import datetime as dt
 import glob
 import hashlib
+import multiprocessing
+import os
+import pickle
+import queue
 import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -285,8 +289,7 @@ def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, sett
         run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
-            for path in inputs.files():
-                result = _ingest_file(path, run, key=inputs.keys.get(path), label=inputs.names.get(path))
+            for path, result in _file_results(inputs, run, settings.ingest_workers):  # (reader) maybe in parallel
                 _record_outcome(house, result)
                 summary.files.append(result)
                 bar.update(path.stat().st_size)
@@ -394,3 +397,97 @@ def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: s
         },
     )
     return result
+
+
+# -- parallel ingest (reader, issue 13) -----------------------------------------------------------------------
+# The first local file is read in the run's own process; then worker processes forked from it read the others,
+# one file at a time each. Most of an ingest's work is per distinct value (user agents above all: the device
+# detector), and most distinct values of a site's logs appear in its first file: forked after it, the workers
+# start with those caches warm (shared copy-on-write) instead of each computing them again. A file's events,
+# rejects and ledger record are written by the one process that read it (exactly once, as in one process); the
+# parent records outcomes, updates the progress bar and refreshes rollups. Every process uses the same salt
+# folder (a day's salt is created once, atomically), so visitor ids are the ones a single process computes.
+# S3 inputs and S3 warehouses stay in one process (on AWS, one Lambda invocation per object is the parallelism).
+
+def _file_results(inputs: Inputs, run: IngestRun, workers: int) -> Iterator[tuple[Path, FileResult]]:
+    """(path, result) for every input file, in input order: in worker processes when that can help."""
+    count = _worker_count(inputs, run, workers)
+    if count <= 1:
+        for path in inputs.files():
+            yield path, _ingest_file(path, run, key=inputs.keys.get(path), label=inputs.names.get(path))
+        return
+    yield from _in_workers(inputs, run, count)
+
+
+def _worker_count(inputs: Inputs, run: IngestRun, workers: int) -> int:
+    """How many worker processes: ``workers`` (0: one per core), at most one per file; 1 for S3 inputs or
+    warehouses, or where processes cannot be forked."""
+    if inputs.s3 is not None or run.seen is not None or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return min(workers or os.cpu_count() or 1, len(inputs.paths) - 1)
+
+
+def _in_workers(inputs: Inputs, run: IngestRun, count: int) -> Iterator[tuple[Path, FileResult]]:
+    first, *paths = inputs.paths
+    yield first, _ingest_file(first, run, key=inputs.keys.get(first), label=inputs.names.get(first))
+    context = multiprocessing.get_context("fork")
+    tasks, results = context.Queue(), context.Queue()
+    workers = [context.Process(target=_worker, args=(run, tasks, results), daemon=True, name=f"ingest-{i}")
+               for i in range(count)]
+    for worker in workers:
+        worker.start()
+    try:
+        for index, path in enumerate(paths):
+            tasks.put((index, path, inputs.keys.get(path), inputs.names.get(path)))
+        for _ in workers:
+            tasks.put(None)
+        done: dict[int, FileResult] = {}
+        following = 0
+        while following < len(paths):
+            index, result, expired, error = _next_result(results, workers)
+            if error is not None:
+                raise error
+            run.salts.expired_days_used.update(expired)
+            done[index] = result
+            while following in done:  # in input order, as soon as the next one is there
+                yield paths[following], done.pop(following)
+                following += 1
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+
+
+def _next_result(results, workers: list) -> tuple:
+    """The next worker's answer; an error when every worker has ended without sending it (killed)."""
+    while True:
+        try:
+            return results.get(timeout=1.0)
+        except queue.Empty:
+            if not any(worker.is_alive() for worker in workers):
+                codes = ", ".join(str(worker.exitcode) for worker in workers)
+                raise RuntimeError(f"the ingest worker processes ended before finishing (exit codes {codes})") from None
+
+
+def _worker(run: IngestRun, tasks, results) -> None:
+    """A worker process: ingest the files it is given until told to stop, answering each with its result."""
+    run = replace(run, bar=tqdm(disable=True))
+    warnings.simplefilter("ignore", ExpiredSaltWarning)  # the days are sent back with each result
+    while (task := tasks.get()) is not None:
+        index, path, key, label = task
+        try:
+            result = _ingest_file(path, run, key=key, label=label)
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            results.put((index, None, (), _sendable(exc)))
+            return
+        results.put((index, result, sorted(run.salts.expired_days_used), None))
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else a RuntimeError saying what it was."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,98 @@
+"""Parallel ingest (worker processes) gives exactly the warehouse of a one-process ingest of the same files.
+
+Two warehouses are built from the same inputs, one with ``ingest_workers=1`` (everything in the run's process),
+one with ``ingest_workers=2``; every query of ``queries/`` must answer the same rows, the stored events must be
+the same rows (visitor ids included: the same salts), and the per-file outcomes and ledger the same.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+import stats_lib
+from stats_lib import samples
+from stats_lib.api import QuerySession
+from stats_lib.config import Settings
+from stats_lib.engines import sql
+
+UA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+VOLATILE = ["ingested_at", "attempted_at", "last_attempt"]  # when a file was read: the runs differ there
+
+
+def inputs(folder: Path) -> Path:
+    samples.generate(folder, days=3, visitors_per_day=60, seed=11)
+    (folder / "expected-daily.json").unlink()
+    lines = [f'198.51.100.{i} - - [0{1 + i % 3}/Mar/2026:10:00:0{i % 10} +0000] "GET /web/{i} HTTP/1.1" 200 5 "-" "{UA}"\n'
+             for i in range(1, 40)]
+    (folder / "access.log").write_text("".join(lines) + "\n\n")
+    data = gzip.compress("".join(lines).encode())
+    (folder / "cut.log.gz").write_bytes(data[: len(data) // 2])
+    (folder / "unknown.bin").write_bytes(b"\x00\x01garbage\n" * 20)
+    return folder
+
+
+def build(folder: Path, warehouse: Path, workers: int):
+    # salts kept long enough that the first run's survive its end (its purge) to seed the second
+    settings = Settings.from_env(warehouse=str(warehouse), progress=False).with_(ingest_workers=workers,
+                                                                                salt_retention_days=3650)
+    return settings, stats_lib.ingest([str(folder)], settings=settings)
+
+
+def answers(settings) -> dict[str, pd.DataFrame]:
+    out = {}
+    steps = {f"step{i}": "" for i in range(1, 9)} | {"step1": "/", "step2": "/pricing"}
+    with QuerySession(settings) as session:
+        for name in sql.available():
+            extra = steps if name == "funnel" else {}
+            frame = session.query(name, **extra).drop(columns=VOLATILE, errors="ignore")
+            out[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True) if len(frame) else frame
+    return out
+
+
+def events(warehouse: Path) -> pd.DataFrame:
+    table = pq.read_table(warehouse / "events").to_pandas()
+    return table.sort_values(["source_file", "line_number"]).reset_index(drop=True)
+
+
+def test_parallel_ingest_gives_the_same_warehouse_as_one_process(tmp_path, monkeypatch):
+    folder = inputs(tmp_path / "logs")
+    readers = tmp_path / "readers.txt"  # which process read each file (the workers are forks: they log too)
+    module = importlib.import_module("stats_lib.ingest")
+    read_file = module._ingest_file
+
+    def logged(path, run, **kw):
+        with open(readers, "a") as out:
+            out.write(f"{os.getpid()}\n")
+        return read_file(path, run, **kw)
+
+    monkeypatch.setattr(module, "_ingest_file", logged)
+    # the workers create the days' salts themselves; a copy of that salt folder then seeds the one-process run,
+    # so equal visitor ids mean every worker used the one salt of each day
+    two_settings, two = build(folder, tmp_path / "two", 2)
+    assert len(set(readers.read_text().split())) == 3  # the run's process (first file) and two workers
+    readers.unlink()
+    (tmp_path / "one").mkdir()
+    shutil.copytree(tmp_path / "two" / "_salts", tmp_path / "one" / "_salts")
+    one_settings, one = build(folder, tmp_path / "one", 1)
+    assert set(readers.read_text().split()) == {str(os.getpid())}
+    assert len(list((tmp_path / "one" / "_salts").iterdir())) >= 3
+
+    assert len(one.files) >= 12 and one.events > 1000
+    outcome = lambda s: [(Path(f.path).name, f.status, f.lines, f.events, f.rejected, f.headers, f.blank,  # noqa: E731
+                          bool(f.damage)) for f in s.files]
+    assert outcome(one) == outcome(two)
+    assert {f.status for f in one.files} == {"ingested", "failed"} and any(f.damage for f in one.files)
+    pd.testing.assert_frame_equal(events(tmp_path / "one"), events(tmp_path / "two"))
+    first, second = answers(one_settings), answers(two_settings)
+    assert set(first) == set(sql.available()) and len(first) > 20
+    for name in first:
+        pd.testing.assert_frame_equal(first[name], second[name], obj=name)
+    assert sum(len(frame) for frame in first.values()) > 200  # the queries answer something
+
