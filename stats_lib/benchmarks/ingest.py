@@ -14,7 +14,7 @@ Then times, each as its own process, in the same run on the same files:
   runs it (worker processes, one per core), and once more in one process (``SITE_STATS_INGEST_WORKERS=1``).
 
 Reports lines per second and CPU seconds for each, the ratios, the peak resident memory of the ingest (its largest process,
-from ``wait4``, and the whole process tree, sampled from ``/proc``), and the warehouse's size against the gzip
+from ``wait4``, and the whole process tree's proportional set size, sampled from ``/proc``), and the warehouse's size against the gzip
 input. The figures describe what was generated: the events written and GoAccess' valid requests are checked
 against the lines generated.
 """
@@ -211,31 +211,38 @@ class Run:
     seconds: float
     cpu: float = 0.0  # user + system seconds of the process and its waited-for children (workers)
     max_rss: int = 0  # bytes, the largest single process (wait4)
-    tree_rss: int = 0  # bytes, the whole process tree at its peak (sampled every 50 ms)
+    tree_rss: int = 0  # bytes, the whole process tree's PSS at its peak (sampled every 50 ms)
     output: str = ""
 
 
 def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants, from /proc."""
+    """Proportional resident bytes (PSS) of a process and all its descendants, from /proc: pages that forked
+    workers share with their parent count once, not once per process."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             stat = Path(f"/proc/{entry}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-            rss[int(entry)] = int(fields[21]) * page
+            children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry))
         except (OSError, ValueError, IndexError):
             continue
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        total += _pss(p)
         todo.extend(children.get(p, []))
     return total
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def timed(argv: list[str], *, stdin_from: list[str] | None = None, env: dict[str, str] | None = None,
@@ -332,7 +339,7 @@ def report(figures: dict, scale: str) -> str:
         "|---|---:|---:|---:|---:|",
         f"| `site-stats ingest` (parse, enrich, visitor ids, Parquet, rollups; {os.cpu_count()} worker processes) | "
         f"{ingest.seconds:.1f} | {_rate(lines, ingest.seconds)} | {ingest.cpu:.1f} | "
-        f"{ingest.max_rss / 2**20:,.0f} MiB largest process, {ingest.tree_rss / 2**20:,.0f} MiB all processes |",
+        f"{ingest.max_rss / 2**20:,.0f} MiB largest process, {ingest.tree_rss / 2**20:,.0f} MiB all processes (PSS) |",
         f"| `site-stats ingest` in one process (`SITE_STATS_INGEST_WORKERS=1`) | {one.seconds:.1f} | "
         f"{_rate(lines, one.seconds)} | {one.cpu:.1f} | {one.max_rss / 2**20:,.0f} MiB |",
     ]
