@@ -18,6 +18,7 @@ from ..config import Settings
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from ..warehouse import rollups as rollup_store
 from ..warehouse.local import LocalWarehouse, ledger_tables, read_record
+from . import sql
 from .sql import Query
 
 
@@ -133,8 +134,12 @@ class Session:
         key = (name, tuple(days))
         if key not in self._views:
             view = self._views[key] = f"_rollup_{name}_{len(self._views)}"
-            _register_files(self.con, view, self.store, [self.store.part_path(name, d) for d in days],
-                            self.store.path(rollup_store.ROLLUPS, name))
+            files = [f for d in days for f in self.state.files.get(name, {}).get(d, [])]
+            if files:
+                _register_files(self.con, view, self.store, files, self.store.path(rollup_store.ROLLUPS, name))
+            else:  # every day of the period built by Athena without rows
+                schema = rollup_store.rollup_schema(self.state.defs[name]).append(pa.field("dt", pa.string()))
+                self.con.register(view, schema.empty_table())
         return self._views[key]
 
     def close(self) -> None:
@@ -163,6 +168,11 @@ def _register_files(con: duckdb.DuckDBPyConnection, view: str, store: rollup_sto
     con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM _{view}_data")
 
 
+def _used(text: str, params: dict[str, object]) -> dict[str, object]:
+    """The parameters a DuckDB text uses (it rejects unused ones)."""
+    return {k: v for k, v in params.items() if f"${k}" in text}
+
+
 class RollupBuilder:
     """Computes a day's rollups on DuckDB from that day's event files only."""
 
@@ -171,14 +181,19 @@ class RollupBuilder:
         self.store, self.defs = store, defs
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
-        self._texts = {name: d.query.for_duckdb() for name, d in defs.items()}
+        # the day's sessions are computed once, into a table, for every rollup that reads them
+        self._sessions = sql.load_shared("sessions").for_duckdb()
+        self._texts = {name: d.query.providing("sessions").for_duckdb() for name, d in defs.items()}
 
     def day(self, day: str, files: list[tuple[str, int]]) -> dict[str, pa.Table]:
         paths = [self.store.path("events", f"dt={day}", name) for name, _ in files]
         _register_files(self.con, "events", self.store, paths, self.store.path("events"), union=True)
         params = {"start": day, "end": day, "site": ""}
-        return {name: _plain_numbers(self.con.sql(text, params=params).to_arrow_table())
-                for name, text in self._texts.items()}
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE sessions AS {self._sessions}", params)
+        tables = {name: _plain_numbers(self.con.sql(text, params=_used(text, params)).to_arrow_table())
+                  for name, text in self._texts.items()}
+        self.con.execute("DROP TABLE sessions")
+        return tables
 
     def close(self) -> None:
         self.con.close()

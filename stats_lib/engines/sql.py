@@ -68,9 +68,15 @@ class Query:
     name: str
     text: str  # Athena/Trino SQL with :named placeholders
     rollups: RollupSplit | None = field(default=None, compare=False)
+    provided: tuple[str, ...] = ()  # shared relations the engine provides as tables (not inlined)
 
     def with_rollups(self, split: RollupSplit | None) -> Query:
         return replace(self, rollups=split)
+
+    def providing(self, *names: str) -> "Query":
+        """This query reading the shared relations ``names`` from tables of those names (e.g. materialised once
+        for several queries) instead of inlining their definitions."""
+        return replace(self, provided=tuple(sorted(names)))
 
     @property
     def description(self) -> str:
@@ -101,7 +107,7 @@ class Query:
         """The text for ``dialect`` and its placeholder names in order. Transpiling is done once per query and
         shape of its rollup split (which branches exist); the day lists and table names are filled in after."""
         shapes, subs = _shapes(self.text, self.rollups)
-        text, names = _render(self.text, shapes, dialect, _shared_stamp())
+        text, names = _render(self.text, shapes, dialect, _shared_stamp(), self.provided)
         for sentinel, value in subs:
             text = text.replace(sentinel, value)
         return text, names
@@ -114,7 +120,9 @@ Shape = tuple[str, str, str]  # rollup name, stored rows: "none", "all" or "some
 def _rollups_read(text: str) -> tuple[str, ...]:
     tree = _parse(text)
     defined = _cte_names(tree)
-    return tuple(n[len(ROLLUP_PREFIX):] for n in _reads(tree) if n.startswith(ROLLUP_PREFIX) and n not in defined)
+    targets = {t.name for t in tree.find_all(exp.Table) if _is_insert_target(t)}
+    return tuple(n[len(ROLLUP_PREFIX):] for n in _reads(tree)
+                 if n.startswith(ROLLUP_PREFIX) and n not in defined and n not in targets)
 
 
 def _shapes(text: str, split: RollupSplit | None) -> tuple[tuple[Shape, ...], list[tuple[str, str]]]:
@@ -160,8 +168,10 @@ def _shared_stamp() -> tuple:
 
 
 @lru_cache(maxsize=512)
-def _render(text: str, shapes: tuple[Shape, ...], dialect: str, stamp: tuple) -> tuple[str, tuple[str, ...]]:
-    tree = inline_shared(expand_rollups(_parse(text).copy(), _Sentinels(shapes)), _shared_definitions(shared_dir()))
+def _render(text: str, shapes: tuple[Shape, ...], dialect: str, stamp: tuple,
+            provided: tuple[str, ...] = ()) -> tuple[str, tuple[str, ...]]:
+    shared = {k: v for k, v in _shared_definitions(shared_dir()).items() if k not in provided}
+    tree = inline_shared(expand_rollups(_parse(text).copy(), _Sentinels(shapes)), shared)
     names = tuple(p.name for p in tree.find_all(exp.Placeholder))
     if dialect == "duckdb":
         return for_duckdb(tree), names
@@ -238,9 +248,10 @@ def inline_shared(tree: exp.Expression, shared: dict[str, exp.Expression]) -> ex
     if not order:
         return tree
     ctes = [exp.CTE(this=_bare(shared[n]), alias=exp.TableAlias(this=exp.to_identifier(n))) for n in order]
-    with_ = tree.args.get("with_")
+    holder = tree.expression if isinstance(tree, exp.Insert) else tree  # INSERT INTO t WITH ... SELECT ...
+    with_ = holder.args.get("with_")
     if with_ is None:
-        tree.set("with_", exp.With(expressions=ctes))
+        holder.set("with_", exp.With(expressions=ctes))
     else:
         with_.set("expressions", ctes + list(with_.expressions))
     return tree
@@ -308,18 +319,29 @@ def rollup_relation(name: str, split: RollupSplit | None) -> exp.Expression:
     return relation
 
 
+def _is_insert_target(node: exp.Expression) -> bool:
+    return isinstance(node.parent, exp.Insert) and node.arg_key == "this"
+
+
 def expand_rollups(tree: exp.Expression, split: RollupSplit | None) -> exp.Expression:
     """``tree`` with every read of a ``rollup_NAME`` table (not a CTE of its own) replaced by its relation."""
     defined = _cte_names(tree)
 
     def swap(node: exp.Expression) -> exp.Expression:
         if (isinstance(node, exp.Table) and not node.args.get("db") and node.name.startswith(ROLLUP_PREFIX)
-                and node.name not in defined):
+                and node.name not in defined and not _is_insert_target(node)):
             relation = rollup_relation(node.name[len(ROLLUP_PREFIX):], split)
             return exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
         return node
 
     return tree.transform(swap)
+
+
+def load_shared(name: str) -> Query:
+    path = shared_dir() / f"{name}.sql"
+    if not _NAME.match(name) or not path.is_file():
+        raise UnknownQuery(f"unknown shared relation {name!r}")
+    return Query(f"shared {name}", path.read_text())
 
 
 def load(name: str) -> Query:

@@ -116,13 +116,14 @@ class Store:
                     continue  # a damaged manifest only means the day is computed from the events
         return found
 
-    def rollup_days(self) -> dict[str, set[str]]:
-        """Rollup name -> days whose part file exists."""
-        found: dict[str, set[str]] = {}
-        for rel in self.files(ROLLUPS):
+    def rollup_days(self) -> dict[str, dict[str, list[str]]]:
+        """Rollup name -> day -> its data files (``part.parquet`` when DuckDB built it; Athena's INSERT names
+        its own files, and writes none for a day without rows)."""
+        found: dict[str, dict[str, list[str]]] = {}
+        for rel in sorted(self.files(ROLLUPS)):
             parts = rel.split("/")
-            if len(parts) == 3 and parts[1].startswith("dt=") and parts[2] == PART:
-                found.setdefault(parts[0], set()).add(parts[1][3:])
+            if len(parts) == 3 and parts[1].startswith("dt=") and not parts[2].startswith(("_", ".")):
+                found.setdefault(parts[0], {}).setdefault(parts[1][3:], []).append(self.path(ROLLUPS, rel))
         return found
 
     def part_path(self, name: str, day: str) -> str:
@@ -168,6 +169,7 @@ class RollupState:
     event_days: dict[str, list[tuple[str, int]]]
     valid: dict[str, set[str]]
     defs: dict[str, Definition] = field(default_factory=definitions)
+    files: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # rollup -> day -> data files
 
     @classmethod
     def load(cls, store: Store, defs: dict[str, Definition] | None = None) -> "RollupState":
@@ -181,10 +183,11 @@ class RollupState:
             if not manifest or manifest.get("events") != fingerprint(files):
                 continue
             versions = manifest.get("versions", {})
+            by_athena = manifest.get("engine") == "athena"  # its files have Athena's names, or none at all
             for name, definition in defs.items():
-                if versions.get(name) == definition.version and day in present.get(name, ()):
+                if versions.get(name) == definition.version and (by_athena or day in present.get(name, {})):
                     valid[name].add(day)
-        return cls(event_days, valid, defs)
+        return cls(event_days, valid, defs, present)
 
     def stale_days(self) -> list[str]:
         """Days with events whose rollups (any of them) are missing or out of date."""
@@ -252,7 +255,9 @@ def build_day(store: Store, day: str, files: list[tuple[str, int]], tables: dict
 def remove_day(store: Store, day: str, names: Iterable[str]) -> None:
     store.delete_manifest(day)
     for name in names:
-        store.delete(store.part_path(name, day))
+        prefix = f"{ROLLUPS}/{name}/dt={day}"
+        for rel in store.files(prefix):
+            store.delete(store.path(prefix, rel))
 
 
 def days_between(days: Iterable[str], start: str | None, end: str | None) -> list[str]:
@@ -263,29 +268,122 @@ def rebuild(warehouse: str, settings=None, *, start: str | None = None, end: str
             only_stale: bool = False, progress: bool = False) -> BuildResult:
     """Rebuild the rollups of the days start..end that hold events (``only_stale``: just those whose rollups
     are not valid), and remove the rollups of days that no longer hold events. Call it holding the warehouse
-    lock (ingest, ``site-stats rollup``)."""
-    from ..engines.duckdb import RollupBuilder
+    lock (ingest, ``site-stats rollup``). On an S3 warehouse with the Athena engine, Athena rebuilds each day
+    (``AthenaRollupBuilder``); otherwise DuckDB does (reading S3 through pyarrow when the warehouse is there)."""
+    from tqdm.auto import tqdm
 
     store = Store.for_warehouse(str(warehouse), settings)
     state = RollupState.load(store)
     wanted = days_between(state.stale_days() if only_stale else state.event_days, start, end)
     result = BuildResult()
-    orphans = set(store.manifests()) | set().union(*store.rollup_days().values())
+    present = store.rollup_days()
+    orphans = set(store.manifests()) | set().union(*(set(days) for days in present.values()))
     for day in days_between(orphans - set(state.event_days), start, end):
-        remove_day(store, day, store.rollup_days().keys())
+        remove_day(store, day, present.keys())
         result.removed.append(day)
     if not wanted:
         return result
-    from tqdm.auto import tqdm
-
-    with RollupBuilder(store, state.defs, settings) as builder:
+    with _builder(store, state.defs, settings) as builder:
         for day in tqdm(wanted, desc="rollups", unit="day", disable=not progress):
-            tables = builder.day(day, state.event_days[day])
-            build_day(store, day, state.event_days[day], tables, state.defs)
-            for name, table in tables.items():
-                result.rows[name] = result.rows.get(name, 0) + table.num_rows
+            for name, rows in builder.build(day, state.event_days[day]).items():
+                result.rows[name] = result.rows.get(name, 0) + rows
             result.days.append(day)
     return result
+
+
+def _builder(store: Store, defs: dict[str, Definition], settings):
+    if settings is not None and settings.engine == "athena" and store.uri().startswith("s3://"):
+        return AthenaRollupBuilder(store, defs, settings)
+    from ..engines.duckdb import RollupBuilder
+
+    return LocalBuild(store, defs, RollupBuilder(store, defs, settings))
+
+
+class LocalBuild:
+    """Days computed by an engine in this process (DuckDB), written here: parts, then the manifest."""
+
+    def __init__(self, store: Store, defs: dict[str, Definition], engine) -> None:
+        self.store, self.defs, self.engine = store, defs, engine
+
+    def build(self, day: str, files: list[tuple[str, int]]) -> dict[str, int]:
+        tables = self.engine.day(day, files)
+        build_day(self.store, day, files, tables, self.defs)
+        return {name: table.num_rows for name, table in tables.items()}
+
+    def __enter__(self) -> "LocalBuild":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.engine.close()
+
+
+def rollup_schema(definition: Definition) -> pa.Schema:
+    """The Arrow schema of a rollup's rows (without ``dt``), from DuckDB running its SQL over no events."""
+    import duckdb
+
+    from ..schema import STORED_SCHEMA
+
+    con = duckdb.connect()
+    try:
+        con.register("events", STORED_SCHEMA.empty_table().append_column("dt", pa.array([], pa.string())))
+        text, names = definition.query.rendered("duckdb")
+        params = {"start": "1970-01-01", "end": "1970-01-01", "site": ""}
+        table = con.sql(text, params={n: params[n] for n in set(names)}).to_arrow_table()
+    finally:
+        con.close()
+    fields = [f for f in table.schema if f.name != "dt"]
+    return pa.schema([pa.field(f.name, pa.int64() if pa.types.is_decimal(f.type) else f.type) for f in fields])
+
+
+class AthenaRollupBuilder:
+    """Athena rebuilds a day: the day's rollup objects are deleted, then ``INSERT INTO rollup_NAME SELECT ...``
+    with the day as its execution parameters, so the distributed engine reads the events; the manifest is
+    written last. The Glue tables ``rollup_NAME`` (over ``rollups/NAME/``, partition projection on ``dt``) are
+    created or updated first. ``run`` executes one statement (default: ``engines.athena.run``)."""
+
+    def __init__(self, store: Store, defs: dict[str, Definition], settings, run=None) -> None:
+        from .s3 import S3Warehouse
+
+        self.store, self.defs, self.settings = store, defs, settings
+        self.lake = S3Warehouse(settings)
+        if run is None:
+            from ..engines import athena
+
+            run = lambda query, params: athena.run(query, params, settings)  # noqa: E731
+        self.run = run
+        self.statements = {name: self.insert(d) for name, d in defs.items()}
+
+    @staticmethod
+    def insert(definition: Definition) -> sql.Query:
+        """``INSERT INTO rollup_NAME SELECT <columns>, dt FROM (<the rollup's SQL>)``: the partition column last,
+        as Athena wants it."""
+        columns = [c for c in definition.columns if c != "dt"]
+        body = definition.query.text
+        text = (f"INSERT INTO rollup_{definition.name}\nSELECT {', '.join(columns)}, dt\nFROM (\n{body}\n) AS rows")
+        return sql.Query(f"rollup {definition.name} (athena)", text)
+
+    def ensure_tables(self, first_day: str | None) -> None:
+        self.lake.register(first_day)  # the database and the events table the statements read
+        for name, definition in self.defs.items():
+            self.lake.register_table(f"rollup_{name}", rollup_schema(definition), partitioned=True,
+                                     first_day=first_day, folder=f"{ROLLUPS}/{name}")
+
+    def build(self, day: str, files: list[tuple[str, int]]) -> dict[str, int]:
+        self.store.delete_manifest(day)  # the day is computed from the events until every rollup is in
+        params = {"start": day, "end": day, "site": ""}
+        for name, statement in self.statements.items():
+            remove_day(self.store, day, [name])
+            self.run(statement, params)
+        self.store.write_manifest(day, {"day": day, "events": fingerprint(files), "engine": "athena",
+                                        "versions": {n: d.version for n, d in sorted(self.defs.items())}})
+        return {}
+
+    def __enter__(self) -> "AthenaRollupBuilder":
+        self.ensure_tables(None)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
 
 
 def refresh(warehouse: str, settings=None, *, progress: bool = False) -> BuildResult:
