@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollup", parents=[common], help="rebuild the daily rollup tables from the stored events")
     p.add_argument("--start", type=_date, help="first UTC day, inclusive (YYYY-MM-DD; default: the first with events)")
     p.add_argument("--end", type=_date, help="last UTC day, inclusive (YYYY-MM-DD; default: the last with events)")
+    p.add_argument("--engine", choices=["duckdb", "athena"], default=None,
+                   help="who computes them: DuckDB here (default), or Athena for an s3:// warehouse")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("prune", parents=[common, confirm],
@@ -206,6 +208,8 @@ def _cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
 
     _check_period(args)
     require_warehouse(settings, writing=True)
+    if args.engine:
+        settings = settings.with_(engine=args.engine)
     with contextlib.ExitStack() as stack:
         if not settings.is_s3:
             from .warehouse.local import LocalWarehouse
