@@ -12,7 +12,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "stats_lib"
 
-BASE = {"errors", "config", "schema", "_arrow", "privacy", "display", "aws.session"}  # anyone may import these
+BASE = {"errors", "config", "schema", "_arrow", "privacy", "sites", "display", "aws.session"}  # anyone may import these
 
 ALLOWED: dict[str, set[str]] = {
     # the foundation: small modules with no pipeline knowledge
@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "schema": set(),
     "_arrow": set(),
     "privacy": {"_arrow"},
+    "sites": set(),
     "display": set(),
     "aws.session": {"errors", "config"},
     "_background": set(),
@@ -47,6 +48,7 @@ ALLOWED: dict[str, set[str]] = {
 
 # Known exceptions, each with its reason; the test fails when one is no longer needed, so the list only shrinks.
 EXCEPTIONS = {
+    ("stats_lib.api", "stats_lib.warehouse"): "QuerySession reads warehouse.rollups state to plan Athena queries",
     ("stats_lib.sources.s3_objects", "stats_lib.warehouse.s3"): "split_uri, an s3:// URI splitter",
     # a cycle between packages (engines.duckdb imports warehouse.rollups): rollups are built by running queries
     ("stats_lib.warehouse.rollups", "stats_lib.engines"): "rollup queries loaded with engines.sql",

@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pyarrow.fs as pafs
 import pytest
+from test_rollups import PLAIN, REPORT_QUERIES, _rows
 
 from stats_lib.api import QuerySession
 from stats_lib.benchmarks.synthetic import Generator, Shape
@@ -19,7 +20,6 @@ from stats_lib.engines import duckdb as duck
 from stats_lib.engines import sql
 from stats_lib.warehouse import rollups
 from stats_lib.warehouse.s3 import filesystem
-from test_rollups import PLAIN, REPORT_QUERIES, _rows
 
 WAREHOUSE = "s3://site-logs/wh"
 DAYS = ["2026-02-03", "2026-02-04"]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .store import normalise_site
+from ..sites import normalise_site
 from .validation import BadRequest
 
 SIGNATURE_HEADER = "x-signature"

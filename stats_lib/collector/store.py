@@ -19,9 +19,10 @@ import pyarrow.compute as pc
 
 from ..config import Settings
 from ..enrich.geo import GeoLocator
-from ..enrich.pipeline import Enrichment, normalise_site, utc_days
+from ..enrich.pipeline import Enrichment, utc_days
 from ..privacy import ip_prefix_of, mask_ips
 from ..schema import RAW_SCHEMA, REJECT_SCHEMA, STORED_SCHEMA
+from ..sites import normalise_site
 from ..warehouse.salts import SaltStore
 
 SOURCE = "collector"

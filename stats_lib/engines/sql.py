@@ -29,6 +29,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..resources import queries_dir
+from ..sites import normalise_site
 
 QUERIES_DIR = queries_dir()
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -73,7 +74,7 @@ class Query:
     def with_rollups(self, split: RollupSplit | None) -> Query:
         return replace(self, rollups=split)
 
-    def providing(self, *names: str) -> "Query":
+    def providing(self, *names: str) -> Query:
         """This query reading the shared relations ``names`` from tables of those names (e.g. materialised once
         for several queries) instead of inlining their definitions."""
         return replace(self, provided=tuple(sorted(names)))
@@ -356,6 +357,6 @@ def parameters(start: dt.date | None, end: dt.date | None, site: str | None, **e
     return {
         "start": (start or dt.date(1970, 1, 1)).isoformat(),
         "end": (end or dt.date(9999, 12, 31)).isoformat(),
-        "site": (site or "").lower().removeprefix("www."),
+        "site": normalise_site(site) or "",
         **extra,
     }

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from .._arrow import encode, flat, map_distinct
 from ..privacy import prefixes_of
 from ..schema import STORED_SCHEMA
+from ..sites import normalise_site
 from ._distinct import DistinctCache
 from .agents import UserAgents
 from .bots import Bots
@@ -96,20 +97,6 @@ class StepTimer(Protocol):
     """Times each named step of ``Enrichment.enrich`` (the bench's ``Timer``)."""
 
     def step(self, name: str) -> contextlib.AbstractContextManager: ...
-
-
-def normalise_site(host: str | None) -> str | None:
-    """'WWW.Example.com:443' -> 'example.com'."""
-    if not host:
-        return None
-    host = host.strip().lower().rstrip(".")
-    if host.startswith("[") and "]" in host:  # [v6]:port
-        host = host[1 : host.index("]")]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    if host.startswith("www."):
-        host = host[4:]
-    return host or None
 
 
 def site_column(raw: pa.Table, site: str | None = None) -> pa.Array:

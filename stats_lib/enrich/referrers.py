@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import yaml
 
 from .._arrow import encode, flat
+from ..sites import normalise_site
 from ._distinct import DistinctCache
 
 DATA = Path(__file__).resolve().parent / "data" / "referrers.yml"
@@ -93,12 +94,10 @@ def host_of(referrer: str) -> tuple[str | None, str | None]:
         return scheme, None
     if not host:
         return scheme, None
-    host = host.lower().rstrip(".")
-    if not _HOST.match(host):
+    host = normalise_site(host)
+    if not host or not _HOST.match(host):
         return scheme, None
-    if host.startswith("www."):
-        host = host[4:]
-    return scheme, host or None
+    return scheme, host
 
 
 def classify(referrer: str | None, site: str | None) -> tuple[str | None, str | None, str]:
@@ -108,7 +107,7 @@ def classify(referrer: str | None, site: str | None) -> tuple[str | None, str | 
     scheme, host = host_of(referrer)
     if not host:
         return None, None, "other"
-    if site and host == site.lower().removeprefix("www."):
+    if site and host == normalise_site(site):
         return host, None, "internal"
     lst = source_list()
     if scheme in _APP_SCHEMES:

@@ -22,6 +22,7 @@ from ..api import QuerySession
 from ..api import query as run_query
 from ..config import Settings
 from ..engines import sql
+from ..sites import normalise_site
 from . import html, metrics
 
 DEFAULT_DAYS = 7
@@ -177,7 +178,7 @@ def open_report(
     """The report context for a notebook's parameters (all optional: env settings, last 7 days with data)."""
     settings = Settings.from_env(warehouse=_find_warehouse(warehouse), progress=False)
     engine = engine or settings.engine
-    site = (site or "").strip().lower().removeprefix("www.") or None
+    site = normalise_site(site)
     tz = check_tz(tz)
     start_d, end_d = resolve_period(start, end, site, settings, engine)
     out_path = Path(out) if out else _project_dir() / "outputs" / "lab"  # notebooks run by hand write here

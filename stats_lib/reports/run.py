@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from ..config import Settings
 from ..resources import notebooks_dir
+from ..sites import normalise_site
 from . import csp, kernel, parameters
 from .assets import copy_assets
 from .context import check_tz, resolve_period
@@ -137,7 +138,7 @@ def render_report(
     settings = settings or Settings.from_env()
     engine = engine or settings.engine
     tz = check_tz(tz)
-    site = (site or "").strip().lower().removeprefix("www.") or None
+    site = normalise_site(site)
     start, end = resolve_period(start, end, site, settings, engine)
     out = Path(out).resolve()
     executed_dir = out / "notebooks"

@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from ..config import Settings
 from ..errors import UserError
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
+from ..sites import normalise_site
 from .local import AtomicParquetWriter, LocalWarehouse, _atomic_write_bytes
 from .salts import LocalSaltFolder
 
@@ -50,8 +51,7 @@ RULES_FILE = Path("_erasures") / "rules.json"
 
 
 def _site(host: str) -> str:
-    host = host.strip().lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
+    return normalise_site(host) or ""
 
 
 # -- rules applied at ingest ----------------------------------------------------------------------------------
