@@ -132,6 +132,7 @@ class Session:
 
     def _rollup_view(self, name: str, days: list[str]) -> str:
         key = (name, tuple(days))
+        assert self.state is not None, "rollup views are only asked for when the rollup state was read"
         if key not in self._views:
             view = self._views[key] = f"_rollup_{name}_{len(self._views)}"
             files = [f for d in days for f in self.state.files.get(name, {}).get(d, [])]
@@ -188,7 +189,7 @@ class RollupBuilder:
     def day(self, day: str, files: list[tuple[str, int]]) -> dict[str, pa.Table]:
         paths = [self.store.path("events", f"dt={day}", name) for name, _ in files]
         _register_files(self.con, "events", self.store, paths, self.store.path("events"), union=True)
-        params = {"start": day, "end": day, "site": ""}
+        params: dict[str, object] = {"start": day, "end": day, "site": ""}
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE sessions AS {self._sessions}", params)
         tables = {name: _plain_numbers(self.con.sql(text, params=_used(text, params)).to_arrow_table())
                   for name, text in self._texts.items()}
