@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from .config import Settings
+from .dates import parse_day
 from .engines import sql
 
 
@@ -30,7 +31,7 @@ class QuerySession:
               site: str | None = None, **params: object) -> pd.DataFrame:
         """Run ``queries/NAME.sql`` for the inclusive UTC date range and site; return a DataFrame."""
         q = sql.load(name)
-        bound = sql.parameters(_date(start), _date(end), site, **params)
+        bound = sql.parameters(parse_day(start), parse_day(end), site, **params)
         if self.engine == "duckdb":
             if self._duck is None:
                 from .engines.duckdb import Session
@@ -79,10 +80,3 @@ def query(
         return session.query(name, start, end, site, **params)
 
 
-def _date(value: dt.date | str | None) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"bad date {value!r}; use YYYY-MM-DD") from None

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .config import Settings
+from .dates import parse_day
 from .errors import SiteStatsError, UserError, translate
 
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug of ours, not something the user did
@@ -28,11 +29,12 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug of ours, not something the user did
 __all__ = ["main", "UserError"]
 
 
-def _date(text: str) -> dt.date:
+def _date(text: str) -> dt.date | None:
+    """argparse's view of ``dates.parse_day``: its message as the usage error."""
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bad date {text!r}; use YYYY-MM-DD") from None
+        return parse_day(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _non_negative(text: str) -> int:

@@ -21,6 +21,7 @@ import pandas as pd
 from ..api import QuerySession
 from ..api import query as run_query
 from ..config import Settings
+from ..dates import parse_day
 from ..engines import sql
 from ..sites import normalise_site
 from . import html, metrics
@@ -32,18 +33,6 @@ def _project_dir() -> Path:
     cwd = Path.cwd()
     return cwd.parent if cwd.name == "notebooks" else cwd
 
-
-def _as_date(value: dt.date | str | None) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"bad date {value!r}; use YYYY-MM-DD") from None
 
 
 def check_tz(tz: str | None) -> str:
@@ -65,14 +54,14 @@ def resolve_period(
 ) -> tuple[dt.date, dt.date]:
     """The inclusive UTC period: as given; a missing end is the last day with data (today when there is none);
     a missing start is ``days`` days up to the end."""
-    start_d, end_d = _as_date(start), _as_date(end)
+    start_d, end_d = parse_day(start), parse_day(end)
     if end_d is None:
         if start_d is not None:
             end_d = start_d + dt.timedelta(days=days - 1)
         else:
             rng = run_query("data_range", None, None, site, engine=engine, settings=settings)
             last = rng["last_day"].iloc[0] if len(rng) else None
-            end_d = _as_date(pd.Timestamp(last).date()) if last is not None and not pd.isna(last) else None
+            end_d = parse_day(pd.Timestamp(last).date()) if last is not None and not pd.isna(last) else None
             end_d = end_d or dt.datetime.now(dt.timezone.utc).date()
     if start_d is None:
         start_d = end_d - dt.timedelta(days=days - 1)

@@ -1,0 +1,28 @@
+"""The one date parser: what the CLI, the API and the notebooks accept as a day, and the one message otherwise."""
+
+import datetime as dt
+
+import pytest
+
+from stats_lib.dates import parse_day
+from stats_lib.errors import UserError
+
+
+@pytest.mark.parametrize(("value", "day"), [
+    ("2026-03-01", dt.date(2026, 3, 1)),
+    (" 2026-03-01 ", dt.date(2026, 3, 1)),
+    (dt.date(2024, 2, 29), dt.date(2024, 2, 29)),
+    (dt.datetime(2024, 2, 29, 23, 59), dt.date(2024, 2, 29)),
+    (None, None),
+    ("", None),
+])
+def test_a_day(value, day):
+    assert parse_day(value) == day
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "2025-02-29", "yesterday", "01/03/2026"])
+def test_a_bad_day_is_one_user_error(value):
+    with pytest.raises(UserError) as caught:
+        parse_day(value)
+    assert str(caught.value) == f"bad date {value!r}; use YYYY-MM-DD"
+    assert isinstance(caught.value, ValueError)
