@@ -2,15 +2,22 @@
 
 Two steps, both run once per distinct user agent (``agents.parse`` remembers the answer):
 
-1. Tokens that settle the class on their own: ``iPad`` is a tablet; ``iPhone``/``iPod`` a phone; Windows NT
-   without touch or ARM hints, a Mac, X11 Linux or Chrome OS a desktop. Most desktop and Apple traffic stops here.
+1. Tokens that settle the class on their own: ``iPad`` is a tablet; ``iPhone``/``iPod`` a phone; Android with a
+   tablet model token (``SM-T``/``SM-X``, ``Tab``, ``Pad``, ``Kindle``/``KF..``, ``Nexus 7/9/10``, ``Lenovo TB``,
+   ``MediaPad``, ``MatePad``...) a tablet; Windows NT without touch or ARM hints, a Mac, X11 Linux or Chrome OS a
+   desktop. Most desktop and Apple traffic stops here.
 2. Everything else (Android above all, where only the device model tells a phone from a tablet) goes to Matomo's
-   device detector (PyPI ``device-detector``), whose model lists decide; what it cannot type falls back to the
-   usual tokens (``Mobi``, ``Tablet``, Android without ``Mobile``, ...).
+   device detector (PyPI ``device-detector``), run with its OS and device parsers only (the device type needs
+   nothing else); what it cannot type falls back to the usual tokens (``Mobi``, ``Tablet``, Android without
+   ``Mobile``, ...).
 
-Measured against device-detector's own labelled fixtures (``tests/test_agents.py``): 1531 of 1534 browsers and
-mobile apps agree, against 1269 with the token rules alone. The detector costs a few milliseconds per distinct
-agent, which is why the cheap first step exists.
+Measured against device-detector's own labelled fixtures (``tests/test_agents.py``): 1532 of 1534 browsers and
+mobile apps agree, against 1269 with the token rules alone; step 1 decides 301 of them with none wrong. Android's
+`` Mobile`` token is NOT trusted alone: on the fixtures it is wrong for 100 of the 525 Android agents carrying it
+(Chromebooks, no-name tablets), which would drop agreement below 97%, so those agents still reach the detector.
+On the ``make bench`` default corpus's 3406 distinct agents, 858 reach the detector (970 before the tablet
+tokens) and the user-agent step takes 11.0 s (16.9 s with the full detector parse): about 13 ms per detector
+call instead of 17.
 """
 
 from __future__ import annotations
@@ -21,7 +28,10 @@ DESKTOP, MOBILE, TABLET, BOT, OTHER = "desktop", "mobile", "tablet", "bot", "oth
 
 # Step 1: tokens that decide alone (first match wins). Puffin renders remotely and claims X11 for any device.
 _CONFIDENT: tuple[tuple[re.Pattern[str], str | None], ...] = (
-    (re.compile(r"Puffin/|Windows Phone|Windows Mobile|Android"), None),
+    (re.compile(r"Puffin/|Windows Phone|Windows Mobile"), None),
+    (re.compile(r"Android.*(?:\bSM-[TPX]\d|\bGT-P\d|\bTab\b|Pad|Kindle|Silk/|\bKF[A-Z]{2,4}\b|Nexus (?:7|9|10)\b|"
+                r"Lenovo TB|MediaPad|MatePad)"), TABLET),
+    (re.compile(r"Android"), None),
     (re.compile(r"\biPad\b"), TABLET),
     (re.compile(r"\biPhone\b|\biPod\b"), MOBILE),
     (re.compile(r"Windows NT (?!.*(?:Touch|ARM|Tablet))"), DESKTOP),
@@ -70,7 +80,12 @@ def detected_class(ua: str) -> str | None:
         from device_detector import DeviceDetector
     except ImportError:  # pragma: no cover - a declared dependency
         return None
-    detected = DeviceDetector(ua, skip_bot_detection=True, check_cache=False).parse().device_type()
+    # Only the OS and device parsers: device_type() reads nothing else, and skipping the client parsers
+    # (browsers, apps, libraries) saves about a third of the cost (same answer on all 1248 fixtures it sees).
+    detector = DeviceDetector(ua, skip_bot_detection=True, check_cache=False)
+    detector.parse_os()
+    detector.parse_device()
+    detected = detector.device_type()
     return _DETECTED.get(str(getattr(detected, "value", detected) or ""))
 
 
