@@ -10,11 +10,9 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-FIELDS = ("date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
-          "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol "
-          "cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type "
-          "cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte "
-          "x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end")
+from stats_lib.sources.cloudfront import FIELDS as CLOUDFRONT_FIELDS
+
+FIELDS = " ".join(CLOUDFRONT_FIELDS)
 
 FIRST_DAY = dt.date(2026, 3, 2)
 DAYS = [FIRST_DAY + dt.timedelta(days=i) for i in range(4)]

@@ -18,14 +18,10 @@ from conftest import parse_file as parse
 
 import stats_lib
 from stats_lib.engines.duckdb import connect
+from stats_lib.sources.cloudfront import FIELDS as CLOUDFRONT_FIELDS
 
-FIELDS = (
-    "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) "
-    "cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken "
-    "x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status "
-    "fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len "
-    "sc-range-start sc-range-end origin-fbl origin-lbl asn c-country cache-behavior-path-pattern"
-).split()
+# the standard log's 33 fields plus the fields only real-time / v2 logs have
+FIELDS = [*CLOUDFRONT_FIELDS, *"origin-fbl origin-lbl asn c-country cache-behavior-path-pattern".split()]
 
 FIREFOX = "Mozilla/5.0%20(X11;%20Linux%20x86_64;%20rv:120.0)%20Gecko/20100101%20Firefox/120.0"
 

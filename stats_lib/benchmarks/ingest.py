@@ -34,18 +34,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..sources.cloudfront import FIELDS as CLOUDFRONT_FIELDS
+
 SCALES = {  # lines, hours (one file each)
     "small": (20_000, 6),
     "default": (2_000_000, 72),
     "large": (20_000_000, 720),
 }
-HEADER = (
-    "#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status "
-    "cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header "
-    "cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type "
-    "cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type "
-    "sc-content-type sc-content-len sc-range-start sc-range-end\n"
-)
+HEADER = "#Version: 1.0\n#Fields: " + " ".join(CLOUDFRONT_FIELDS) + "\n"
 EDGES = [
     "FRA56-P7", "FRA2-C1", "AMS1-C1", "LHR61-P1", "LHR3-C2", "CDG50-C1", "MAD50-C2", "MXP64-P1", "ARN56-C1",
     "WAW50-C1", "IAD89-C3", "IAD66-C1", "JFK50-C1", "EWR53-C1", "ATL56-C4", "ORD51-C3", "DFW55-P2", "SEA19-C1",
