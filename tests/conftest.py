@@ -13,6 +13,23 @@ REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
 CLI = [sys.executable, "-m", "stats_lib.cli"]
 
+# the real headless Chromium every browser test uses (Debian's, installed by `make browser`)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                    reason=f"{CHROMIUM} is not installed (run `make browser` as root to install it)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module, through playwright."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
 
 @pytest.fixture(scope="session")
 def corpora() -> Path:

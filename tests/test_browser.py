@@ -8,23 +8,19 @@ Screenshots are kept in /tmp/site-stats-shots (outside the repository) with thei
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import report_data
+from conftest import needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = ["index.html", "01-overview.html", "02-pages.html", "03-acquisition.html", "04-audience.html",
          "05-geography.html", "06-technical.html", "07-data-quality.html", "08-funnel.html", "09-events.html",
          "map.html"]
 WIDTHS = [1400, 400]
 SHOTS = Path("/tmp/site-stats-shots")
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"{CHROMIUM} is not installed (run `make browser` as root to install it)")
+pytestmark = needs_chromium
 
 # Cells whose content box is narrower than their longest word (a word: text between white space), measured with
 # the cell's own font; and tables that need to scroll inside their box.
@@ -43,15 +39,6 @@ CELL_CHECK = """() => {
     return {narrow, scrolling, width: document.documentElement.scrollWidth, view: window.innerWidth,
             height: document.documentElement.scrollHeight};
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

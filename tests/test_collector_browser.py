@@ -8,18 +8,13 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import threading
 
 import pytest
 from collector_support import CollectorServer, free_port, stored, wait_until
+from conftest import needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"{CHROMIUM} is not installed (run `make browser` as root to install it)")
+pytestmark = needs_chromium
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>shop</title><link rel="icon" href="data:,">
 <script>window.sitestats = window.sitestats || function () { (window.sitestats.q = window.sitestats.q || []).push(arguments) }</script>
@@ -52,15 +47,6 @@ def site(tmp_path_factory, collector):
     thread.start()
     yield f"http://localhost:{server.server_address[1]}"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _events(collector, prefix: str) -> list[dict]:
