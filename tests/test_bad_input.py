@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import ipaddress
 import random
-import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import zstandard
+from ip_scan import IP_TOKEN, is_ip
 
 import stats_lib
 from stats_lib.engines.duckdb import connect
@@ -174,7 +173,6 @@ CORPUS_FILES = [
     "elastic-integrations-aws/test-alb.log", "elastic-integrations-aws/test-s3-server-access.log",
     "aws-samples-cloudfront-log-analysis/sample-alb-logs.gz", "elastic-examples-apache-logs/apache_logs",
 ]
-_IP_TOKEN = re.compile(r"(?<![\w.:])(?:\d{1,3}\.){3}\d{1,3}(?![\w.:/])|(?<![\w:])[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{0,4}){2,7}(?![\w:/])")
 
 
 def _input_ips(corpora: Path) -> set[str]:
@@ -187,16 +185,8 @@ def _input_ips(corpora: Path) -> set[str]:
             ips.update(ip for ip in table["client_ip"].to_pylist() if ip)
         # skipped lines (NLB, connection logs, ELB TCP) carry client addresses too
         for _, _, _, text in reader.rejects:
-            assert not any(_is_ip(t) and not t.endswith(".0") for t in _IP_TOKEN.findall(text))
+            assert not any(is_ip(t) and not t.endswith(".0") for t in IP_TOKEN.findall(text))
     return ips
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
 
 
 def test_no_client_ip_written_anywhere(corpora, settings, warehouse, tmp_path):
@@ -208,7 +198,7 @@ def test_no_client_ip_written_anywhere(corpora, settings, warehouse, tmp_path):
     found: dict[str, set[tuple[str, str]]] = {}  # ip -> {(file, column or 'text')}
 
     def scan(text: str, where: tuple[str, str]) -> None:
-        for token in _IP_TOKEN.findall(text):
+        for token in IP_TOKEN.findall(text):
             found.setdefault(token, set()).add(where)
 
     files = [p for p in Path(warehouse).rglob("*") if p.is_file()]

@@ -8,6 +8,7 @@ import re
 import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
+from ip_scan import is_ip
 
 import stats_lib
 from stats_lib.config import Settings
@@ -66,14 +67,6 @@ def test_dimension_queries_give_exact_values(geo_settings, cloudfront_log):
     assert {r["referrer_channel"] for r in events} == {"direct", "internal"}
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:  # S3 times look like IPv6 to a regex: 06/Feb/2019:00:00:38
-        return False
-    return True
-
-
 def _input_ips(paths) -> set[str]:
     """Every IP address in the inputs, except those used only as the host of a requested URL
     (``http://10.0.0.1:80/...``): that is the server the request went to, which becomes the ``site``."""
@@ -82,7 +75,7 @@ def _input_ips(paths) -> set[str]:
         text = path.read_text(encoding="utf-8", errors="replace")
         for pattern in (_IPV4, _IPV6):
             for m in pattern.finditer(text):
-                if text[max(0, m.start() - 3) : m.start()] != "://" and _is_ip(m.group(0)):
+                if text[max(0, m.start() - 3) : m.start()] != "://" and is_ip(m.group(0)):
                     found.add(m.group(0))
     # loopback is nobody's address, and the ALB corpus also uses 127.0.0.1 as a requested host (a site)
     return {ip for ip in found if not ip.startswith("0.") and not ipaddress.ip_address(ip).is_loopback}
