@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import logging
 import os
 import sys
 import warnings
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--database", help="Glue database for s3:// warehouses (env SITE_STATS_DATABASE)")
     common.add_argument("--geoip-db", help="MaxMind-format City database (env SITE_STATS_GEOIP_DB)")
     common.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    common.add_argument("--verbose", action="store_true", help="log what the run does (files, timings, drops) on stderr")
     period = _Parser(add_help=False)
     period.add_argument("--start", type=_date, help="first UTC day, inclusive (YYYY-MM-DD)")
     period.add_argument("--end", type=_date, help="last UTC day, inclusive (YYYY-MM-DD)")
@@ -291,6 +293,8 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.showwarning = _warning_line
+    if args.verbose:
+        _log_to_stderr()
     try:
         settings = Settings.from_env(warehouse=args.warehouse, database=args.database, geoip_db=args.geoip_db)
         return COMMANDS[args.command](args, settings)
@@ -306,6 +310,16 @@ def main(argv: list[str] | None = None) -> int:
         line, status = _error_line(exc)
         print(line, file=sys.stderr)
         return status
+
+
+def _log_to_stderr() -> None:
+    """``--verbose``: the library's INFO records (``logging.getLogger("stats_lib...")``) as lines on stderr.
+    Without it the CLI prints only its summary: nothing is configured and INFO records go nowhere."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("site-stats: %(message)s"))
+    package = logging.getLogger("stats_lib")
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ import contextlib
 import datetime as dt
 import glob
 import hashlib
+import logging
 import multiprocessing
 import os
 import pickle
 import queue
 import tempfile
+import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -40,6 +42,8 @@ from .warehouse.local import AtomicParquetWriter, LocalWarehouse
 from .warehouse.retention import ErasureRules, pull_rules
 from .warehouse.rollups import refresh as refresh_rollups
 from .warehouse.salts import ExpiredSaltWarning, SaltStore
+
+log = logging.getLogger(__name__)  # what a run did, at INFO (`site-stats --verbose`); never a raw IP
 
 if TYPE_CHECKING:
     from .sources.s3_objects import Planned, S3Object
@@ -289,17 +293,33 @@ def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, sett
         run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
+            started = last = time.perf_counter()
             for path, result in _file_results(inputs, run, settings.ingest_workers):  # (reader) maybe in parallel
                 _record_outcome(house, result)
                 summary.files.append(result)
                 bar.update(path.stat().st_size)
+                now = time.perf_counter()
+                _log_file(result, now - last)
+                last = now
             summary.files += inputs.settled[settled:]  # S3 objects that could not be downloaded
             summary.expired_salt_days = sorted(salts.expired_days_used)
         for w in caught:
             if not issubclass(w.category, ExpiredSaltWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    salts.purge()
+    purged = salts.purge()
+    log.info("run: %d files, %d lines, %d events written, %d rejected in %.1f s; %d expired salts deleted",
+             len(summary.files), summary.lines, summary.events, summary.rejected, time.perf_counter() - started,
+             len(purged))
     return summary
+
+
+def _log_file(result: FileResult, seconds: float) -> None:
+    """One INFO line per file: what became of it, its counts and drops, and how long it took."""
+    drops = ", ".join(f"{n} x {reason}" for reason, n in result.reasons.most_common(3))
+    log.info("%s: %s (%s), %d lines, %d events, %d rejected, %d skipped%s in %.2f s",
+             safe_text(mask_ips(result.path)), result.status, result.format or "format unknown", result.lines,
+             result.events, result.rejected, result.skipped, f" ({safe_text(mask_ips(drops))})" if drops else "",
+             seconds)
 
 
 def _record_outcome(house: LocalWarehouse, result: FileResult) -> None:

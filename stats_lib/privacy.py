@@ -40,7 +40,10 @@ def _mask_one(match: re.Match[str]) -> str:
         if _CLOCK.fullmatch(text):
             return text
         return "<ip>"
-    return ip_prefix_of(str(ip)) or "<ip>"
+    prefix = ip_prefix_of(str(ip)) or "<ip>"
+    if match.string.startswith(prefix[len(text):], match.end()) and prefix.startswith(text):
+        return text  # already a prefix ('203.0.113.0/24'): masking twice must not give '203.0.113.0/24/24'
+    return prefix
 
 
 def mask_ips(text: str, cap: int = _MAX_LINE) -> str:

@@ -106,3 +106,13 @@ def test_visitor_ids_do_not_outlive_a_purged_salt(tmp_path):
         after = hasher.ids(*args).to_pylist()
     assert after != before
     assert after == [visitor_id(salts.salt("2026-11-01"), "example.com", "203.0.113.7", "Firefox")]
+
+
+def test_masking_twice_changes_nothing():
+    """Text masked once (a reject line, then a message quoting it) is not masked again into '.../24/24'."""
+    from stats_lib.privacy import mask_ips
+
+    for text in ("203.0.113.7 - - GET /", "x 2001:db8:1:2::1 y", "a203.0.113.7b", "::ffff:198.51.100.4 z"):
+        once = mask_ips(text)
+        assert mask_ips(once) == once, (text, once)
+        assert "/24/24" not in mask_ips(once) and "/48/48" not in mask_ips(once)
