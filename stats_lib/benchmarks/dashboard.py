@@ -36,7 +36,6 @@ END = dt.date(2026, 11, 30)
 SEED = 13
 MONTH_DAYS = 30
 TARGET_SECONDS = 2.0
-ISSUE_GZIP_BYTES_PER_LINE = 112e6 / 2_005_115  # the ingest bench's CloudFront corpus, as issue 13 measured it
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -69,15 +68,12 @@ def warehouse_for(scale: str, shape: Shape, root: Path, progress: bool) -> tuple
 
 
 def gzip_bytes_per_line(lines: int = 100_000) -> tuple[float, str]:
-    """Bytes per line of a gzip CloudFront log from the ingest bench's generator (else the issue's figure)."""
-    try:
-        from ..bench import generate  # the ingest bench's deterministic CloudFront generator
-    except ImportError:
-        return ISSUE_GZIP_BYTES_PER_LINE, "issue 13's 112 MB / 2,005,115 lines"
+    """Bytes per line of a gzip CloudFront log from the ingest bench's generator."""
+    from .ingest import generate  # the ingest bench's deterministic CloudFront generator (hourly gzip files)
+
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "cf.log"
-        generate(path, lines)
-        data = path.read_bytes()
+        files = generate(Path(tmp), lines, hours=1)
+        data = b"".join(f.read_bytes() for f in files)
         if data[:2] != b"\x1f\x8b":
             data = gzip.compress(data, 6)
         return len(data) / lines, f"{lines:,} generated CloudFront lines, gzip"
