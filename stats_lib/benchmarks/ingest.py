@@ -101,6 +101,18 @@ def _bot_agents(rng: random.Random, n: int) -> list[str]:
     return tools + rng.sample(examples, min(n, len(examples)))
 
 
+def _agents(rng: random.Random, lines: int) -> tuple[list[str], list[str]]:
+    """The human and the bot user agents of a corpus of ``lines`` lines (the generator's first draws)."""
+    humans = _human_agents(rng, min(3000, max(50, lines // 400)))  # distinct agents cost per run, not per line
+    return humans, _bot_agents(rng, min(400, max(20, lines // 2000)))
+
+
+def corpus_agents(scale: str, seed: int = 4) -> list[str]:
+    """Every distinct user agent the corpus of ``scale`` can hold, without generating it (for tests)."""
+    humans, bots = _agents(random.Random(seed), SCALES[scale][0])
+    return sorted(set(humans) | set(bots))
+
+
 def _ip(rng: random.Random) -> str:
     if rng.random() < 0.15:
         return "2001:db8:%x:%x::%x" % (rng.randint(0, 0xFFFF), rng.randint(0, 0xFFFF), rng.randint(1, 0xFFFF))
@@ -118,8 +130,7 @@ def generate(folder: Path, lines: int, hours: int, seed: int = 4) -> list[Path]:
     from isal import igzip
 
     rng = random.Random(seed)
-    humans = _human_agents(rng, min(3000, max(50, lines // 400)))  # distinct agents cost per run, not per line
-    bots = _bot_agents(rng, min(400, max(20, lines // 2000)))
+    humans, bots = _agents(rng, lines)
     visitors = [(_ip(rng), rng.choice(humans)) for _ in range(max(60_000, lines // 30))]
     crawlers = [(_ip(rng), rng.choice(bots)) for _ in range(3_000)]
     pages = (["/", "/about", "/pricing", "/blog/"] + [f"/blog/post-{i}" for i in range(400)]

@@ -49,7 +49,7 @@ def _version(major: str | None, minor: str | None = None) -> str | None:
     return f"{major}.{minor}" if minor else major
 
 
-def _resolve(ua: str) -> Agent:
+def _resolve(ua: str, detections: devices.Detections | None = None) -> Agent:
     from ua_parser import Domain
 
     res = resolver()(ua, Domain.ALL)
@@ -65,7 +65,7 @@ def _resolve(ua: str) -> Agent:
         browser_version=res.user_agent.major if res.user_agent and browser else None,
         os=os_family,
         os_version=_version(res.os.major, res.os.minor) if res.os and os_family else None,
-        device=devices.device_class(ua, os_family, device_family),
+        device=devices.device_class(ua, os_family, device_family, detections),
         spider=device_family == "Spider",
     )
 
@@ -80,6 +80,7 @@ class UserAgents:
     def __init__(self, max_size: int = CACHE_SIZE) -> None:
         self.max_size = max_size
         self.parsed: dict[str, Agent] = {}
+        self.detections = devices.Detections()  # the device detector's answers, shared by agents with one key
         self._columns = DistinctCache(self._row, _SCHEMA, max_size=max_size)
 
     def parse(self, ua: str | None) -> Agent | None:
@@ -90,7 +91,7 @@ class UserAgents:
         if agent is None:
             if len(self.parsed) >= self.max_size:
                 self.parsed.clear()
-            agent = self.parsed[ua] = _resolve(ua)
+            agent = self.parsed[ua] = _resolve(ua, self.detections)
         return agent
 
     def _row(self, ua: str) -> tuple:

@@ -1,0 +1,79 @@
+"""The device detector asked about an agent's key (``devices.detector_key``: Chrome on Android with its version
+replaced) answers exactly as when asked about the agent itself: on every such agent of device-detector's own
+fixtures and of the ``make bench`` corpus. The plain computation (the detector on the agent) is the reference."""
+
+from __future__ import annotations
+
+import yaml
+
+from stats_lib.benchmarks.ingest import corpus_agents
+from stats_lib.enrich import agents, devices
+
+CHROME_ANDROID = ("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/124.0.6367.82 Mobile Safari/537.36")
+
+
+def _fixture_agents(corpora) -> list[str]:
+    found: set[str] = set()
+    for path in sorted((corpora / "matomo-device-detector" / "fixtures").glob("*.yml")):
+        cases = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        found.update(case["user_agent"] for case in cases)
+    return sorted(found)
+
+
+def _keyed(uas: list[str]) -> list[str]:
+    return [ua for ua in uas if devices.detector_key(ua) != ua]
+
+
+def _disagreements(uas: list[str]) -> list[tuple[str, str | None, str | None]]:
+    """(agent, the detector on the agent, the detector on its key) wherever the two differ."""
+    answers: dict[str, str | None] = {}
+    out = []
+    for ua in uas:
+        key = devices.detector_key(ua)
+        if key not in answers:
+            answers[key] = devices.detected_class(key)
+        plain = devices.detected_class(ua)
+        if plain != answers[key]:
+            out.append((ua, plain, answers[key]))
+    return out
+
+
+def test_only_the_standard_chrome_on_android_form_gets_a_key():
+    key = devices.detector_key(CHROME_ANDROID)
+    assert key == CHROME_ANDROID.replace("124.0.6367.82", devices.CANONICAL_CHROME)
+    others = [
+        CHROME_ANDROID.replace("SM-S918B", "SM-S918B Build/UP1A.231005.007; wv"),  # WebView
+        CHROME_ANDROID.replace("(KHTML, like Gecko)", "(KHTML, like Gecko) Version/4.0"),
+        CHROME_ANDROID + " OPR/80.0.4170.72",  # another browser built on Chrome
+        CHROME_ANDROID.replace("Chrome/124.0.6367.82", "Chrome/124.0"),
+        CHROME_ANDROID.replace("Linux; Android 14", "X11; Linux x86_64"),
+        "Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0",
+    ]
+    assert [devices.detector_key(ua) for ua in others] == others
+
+
+def test_detector_answers_by_key_on_every_keyed_fixture_agent(corpora):
+    keyed = _keyed(_fixture_agents(corpora))
+    assert len(keyed) > 400  # device-detector's fixtures hold hundreds of Chrome-on-Android agents
+    assert _disagreements(keyed) == []
+
+
+def test_detector_answers_by_key_on_every_keyed_agent_of_the_bench_corpus():
+    uas = corpus_agents("default")
+    assert len(uas) == 3406
+    keyed = _keyed(uas)
+    assert len(keyed) > 700 and len({devices.detector_key(ua) for ua in keyed}) < 50
+    assert _disagreements(keyed) == []
+
+
+def test_a_run_asks_the_detector_once_per_key():
+    parser = agents.UserAgents()
+    versions = ["124.0.6367.82", "131.0.6778.135", "99.0.4844.51"]
+    uas = [CHROME_ANDROID.replace("124.0.6367.82", v) for v in versions]
+    classes = {parser.parse(ua).device for ua in uas}
+    assert parser.detections.answers == {devices.detector_key(uas[0]): "mobile"}
+    assert classes == {devices.device_class(uas[0], "Android", "Samsung SM-S918B")} == {"mobile"}
+    other = "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Safari/537.36"
+    assert parser.parse(other).device == devices.device_class(other, "Android", "Pixel 7")
+    assert len(parser.detections.answers) == 2
