@@ -2,7 +2,8 @@
 clients, with zero loss checked in the warehouse afterwards.
 
 The server is ``site-stats serve`` (uvicorn, one worker) in its own process, exactly as a user runs it: every
-event enriched, written to the write-ahead log and fsynced before its 202, then moved into Parquet. The load
+event validated, its IP-derived fields computed, written to the write-ahead log and fsynced before its 202, then
+enriched in batches as it moves into Parquet. The load
 comes from one asyncio process of 50 keep-alive connections (each sends its next event when the previous one is
 answered). Afterwards the server is stopped with SIGTERM, and every event answered 202 is looked up in the
 warehouse by its id: the figures count only if none is missing or doubled.
@@ -199,7 +200,8 @@ def run(options) -> str:
     refused = ", ".join(f"{n} x {s}" for s, n in sorted(figures["refused"].items())) or "none"
     return f"""## collector
 
-`site-stats serve` (uvicorn, one worker; enrichment, WAL write and fsync before each 202, group commit) under
+`site-stats serve` (uvicorn, one worker; validation, IP-derived fields, WAL write and fsync before each 202, group
+commit; the rest of the enrichment per segment on its way into Parquet) under
 {CLIENTS} concurrent keep-alive clients for {figures['seconds']:.1f} s after a {WARM_UP:.0f} s warm-up, on this
 shared 2-core machine (the load generator runs on the same machine and takes a core of its own; load average
 {load:.1f} when the run ended). Baseline, same load in the same run: a plain Starlette endpoint answering 202

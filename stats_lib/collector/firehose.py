@@ -44,7 +44,7 @@ class FirehoseSink:
             salts = salts or house.salt_store()
         self.client = client
         self.enricher = Enricher(settings, salts=salts)
-        self.commit = GroupCommit(self._prepare, self._write)
+        self.commit = GroupCommit(self._send)
         self.sent = 0
         self.error: str | None = None
 
@@ -65,18 +65,15 @@ class FirehoseSink:
     async def submit(self, row: dict) -> None:
         await self.commit.submit(row)
 
-    def _prepare(self, rows: list[dict]) -> tuple[int, list[bytes]]:
-        """Enrich (the raw IP stays here) and encode the batch's records; line numbers are set on conversion."""
+    def _send(self, rows: list[dict]) -> None:
+        """On the writer thread: enrich the batch (the raw IP stays here), encode its records and put them; line
+        numbers are set on conversion."""
         batch = self.enricher.enrich(rows, "firehose")
         records = [json.dumps({"event": row}, separators=(",", ":")).encode() + b"\n" for row in to_rows(batch.events)]
         records += [json.dumps({"dropped": d}, separators=(",", ":")).encode() + b"\n" for d in batch.dropped]
-        return batch.events.num_rows, records
-
-    def _write(self, prepared: tuple[int, list[bytes]]) -> None:
-        events, records = prepared
         for start in range(0, len(records), MAX_RECORDS):
             self._put(records[start : start + MAX_RECORDS])
-        self.sent += events
+        self.sent += batch.events.num_rows
 
     def _put(self, records: list[bytes]) -> None:
         """Put records, retrying the ones Firehose refused; raise when some never got in."""

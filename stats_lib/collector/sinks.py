@@ -1,10 +1,14 @@
-"""The local sink: accepted events -> enrichment -> write-ahead log (answered) -> the warehouse's Parquet.
+"""The local sink: accepted events -> WAL record -> write-ahead log (answered) -> enrichment -> Parquet.
 
-``submit`` returns once the event is enriched and fsynced in the WAL (group commit). A flusher thread moves
-each sealed segment into the warehouse exactly once: one Parquet file per UTC day named after the segment
-(``events/dt=DAY/collector-<segment>.parquet``), the bots it dropped as rejects, then the ledger record, and only
-then deletes the segment. A crash between any two steps is repaired on the next start: the same file names are
-rewritten (never duplicated) and a segment whose ledger record exists is only deleted.
+``submit`` turns the event into its WAL record on the event loop (what needs the client IP: prefix, geolocation,
+visitor id; ``store.Enricher.record``) and returns once the record is fsynced in the WAL (group commit: one
+write and one fsync for all the requests that arrived meanwhile, on the writer thread). A flusher thread moves
+each sealed segment into the warehouse exactly once, enriching it as one columnar batch on the way
+(``Enricher.finish``: bots, user agents, referrers, campaigns): one Parquet file per UTC day named after the
+segment (``events/dt=DAY/<segment>.parquet``; the events' ``source_file`` is the segment, ``line_number`` their
+line in it), the bots it dropped as rejects, then the ledger record, and only then deletes the segment. A crash
+between any two steps is repaired on the next start: the same file names are rewritten (never duplicated) and a
+segment whose ledger record exists is only deleted. Each move is logged at INFO (``site-stats serve --verbose``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-import secrets
 import threading
 import time
 from collections import Counter
@@ -22,12 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import Settings
-from ..schema import STORED_SCHEMA
 from ..warehouse.local import LocalWarehouse
 from ..warehouse.retention import ErasureRules
 from ..warehouse.rollups import refresh as refresh_rollups
-from .store import SOURCE, EnrichedBatch, Enricher, rejects_table, utc_days
-from .wal import GroupCommit, WriteAheadLog, read_segment
+from .store import SOURCE, Enricher, encode_record, read_records, rejects_table, utc_days
+from .wal import GroupCommit, WriteAheadLog
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +48,14 @@ class LocalSink:
         self._sealed: queue.Queue[Path | None] = queue.Queue()
         self.wal = WriteAheadLog(settings.wal_dir, max_events=settings.collector_flush_events,
                                  max_seconds=settings.collector_flush_seconds, on_sealed=self._sealed.put)
-        self.commit = GroupCommit(self._prepare, self._write)
-        self.source_file = _process_name()  # the events' source_file; line numbers count this process's events
-        self._next_line = 1
-        self.accepted = 0
+        self.commit = GroupCommit(self._write)
+        self.accepted = 0  # events answered 202 (durable in the WAL)
         self.batches = 0  # group commits (WAL writes + fsyncs)
-        self.dropped: Counter = Counter()  # reason -> events answered 202 and not stored (bots)
+        self.stored = 0  # events moved into the warehouse
+        self.dropped: Counter = Counter()  # reason -> events answered 202 and not stored (bots), counted when moved
         self.flushed_segments = 0
         self.error: str | None = None  # the last flush failure, shown by /health
-        self._salt_day: dt.date | None = None
+        self._salt_day: int | None = None
         self._rolled_up = time.monotonic()  # when the rollups were last brought up to date
         self._unrolled = False  # segments moved since then
         self._thread: threading.Thread | None = None
@@ -84,31 +85,24 @@ class LocalSink:
 
     def counters(self) -> dict:
         """What /health shows: events stored, dropped by reason, segments moved, the last flush error."""
-        return {"accepted": self.accepted, "batches": self.batches, "dropped": dict(self.dropped.most_common()),
-                "segments_flushed": self.flushed_segments, "error": self.error}
+        return {"accepted": self.accepted, "batches": self.batches, "stored": self.stored,
+                "dropped": dict(self.dropped.most_common()), "segments_flushed": self.flushed_segments,
+                "error": self.error}
 
     # -- accepting ----------------------------------------------------------------------------------------
     async def submit(self, row: dict) -> None:
-        """Return once ``row`` (a RAW row, see ``store.raw_row``) is durable in the WAL."""
-        await self.commit.submit(row)
-
-    def _prepare(self, rows: list[dict]) -> tuple[EnrichedBatch, bytes]:
-        """On the prepare thread: enrich the batch (no raw IP goes further) and encode its WAL line."""
-        today = dt.datetime.now(dt.timezone.utc).date()
-        if today != self._salt_day:
-            self.enricher.purge_salts()  # a long-running collector deletes expired salts like an ingest does
+        """Return once ``row`` (a RAW row, see ``store.raw_row``) is durable in the WAL as its record (no raw IP)."""
+        today = int(time.time() // 86400)  # the UTC day number
+        if today != self._salt_day:  # once a day: delete expired salts like an ingest does
+            self.enricher.purge_salts()
             self._salt_day = today
-        batch = self.enricher.enrich(rows, self.source_file, self._next_line)
-        self._next_line += len(rows)
-        return batch, batch.to_json()
+        await self.commit.submit(encode_record(self.enricher.record(row)))
 
-    def _write(self, prepared: tuple[EnrichedBatch, bytes]) -> None:
-        """On the writer thread: append the line to the WAL (fsynced), then count the batch."""
-        batch, data = prepared
-        self.wal.append(data, batch.events.num_rows + len(batch.dropped))
+    def _write(self, lines: list[bytes]) -> None:
+        """On the writer thread: append the batch's lines to the WAL (fsynced), then count them."""
+        self.wal.append(b"".join(lines), len(lines))
         self.batches += 1
-        self.accepted += batch.events.num_rows
-        self.dropped.update(d["reason"] for d in batch.dropped)
+        self.accepted += len(lines)
 
     # -- flushing ------------------------------------------------------------------------------------------
     def _flusher(self) -> None:
@@ -150,25 +144,32 @@ class LocalSink:
 
     def flush_segment(self, path: Path) -> dict:
         """Move one sealed segment into the warehouse (exactly once); return its ledger record."""
+        started = time.perf_counter()
         name = path.stem
         with self.house.lock(self.settings.lock_timeout_seconds, command="collector"):  # one writer at a time
             done = self.house.ledger_entry(name)
             if done is not None:  # Parquet and ledger were in place before a crash: only the deletion is left
                 path.unlink(missing_ok=True)
                 return done
-            batches = [EnrichedBatch.from_json(line) for line in read_segment(path)]
-            events = pa.concat_tables([b.events for b in batches]) if batches else STORED_SCHEMA.empty_table()
-            entry = commit(self.house, name, events, [d for b in batches for d in b.dropped],
+            records, damaged = read_records(path.read_bytes(), name)
+            batch = self.enricher.finish(records, name)
+            entry = commit(self.house, name, batch.events, damaged + batch.dropped,
                            f"collector WAL segment {path.name}")
         path.unlink()
         self.flushed_segments += 1
+        self.stored += batch.events.num_rows
+        self.dropped.update(d["reason"] for d in batch.dropped)
         self._unrolled = True
+        log.info("collector: moved %s into the warehouse: %d events stored on %d day(s) (%s), %d dropped%s, in %.2f s",
+                 name, entry["events"], len(entry["days"]), ", ".join(entry["days"]) or "none",
+                 len(batch.dropped) + len(damaged), _reasons(damaged + batch.dropped), time.perf_counter() - started)
         return entry
 
 
-def _process_name() -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    return f"collector-{stamp}-{secrets.token_hex(4)}"
+def _reasons(dropped: list[dict]) -> str:
+    """' (bot: Googlebot 2, ...)': the drop counts by reason, most frequent first (reasons hold no IP)."""
+    counts = Counter(d["reason"] for d in dropped)
+    return " (" + ", ".join(f"{reason} {n}" for reason, n in counts.most_common()) + ")" if counts else ""
 
 
 def commit(house: LocalWarehouse, name: str, events: pa.Table, dropped: list[dict], source: str) -> dict:
@@ -187,10 +188,10 @@ def commit(house: LocalWarehouse, name: str, events: pa.Table, dropped: list[dic
         "key": name,
         "source": source,
         "format": SOURCE,
-        "lines": events.num_rows + len(dropped),
+        "lines": events.num_rows + len(dropped) + erased,
         "events": events.num_rows,
-        "rejected": 0,
-        "skipped": len(dropped),
+        "rejected": sum(d["kind"] == "rejected" for d in dropped),  # damaged records
+        "skipped": sum(d["kind"] != "rejected" for d in dropped),  # bots
         "erased": erased,
         "days": days,
         "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

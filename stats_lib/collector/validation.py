@@ -26,8 +26,9 @@ FIELDS = ("name", "url", "referrer", "props")
 SIGNED_FIELDS = ("ip", "ip_addr", "timestamp", "user_agent", "agent")
 CONTENT_TYPES = ("application/json", "text/plain")  # text/plain: what navigator.sendBeacon sends for a string
 
-# C0/C1 controls, and the bidirectional marks and overrides that can make text display as something else.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0/C1 controls, the bidirectional marks and overrides that can make text display as something else, and lone
+# surrogates (a JSON body may spell one as an escape; no UTF-8 text can hold it).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 class BadRequest(Exception):
@@ -46,7 +47,7 @@ class BadRequest(Exception):
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EventIn:
     """A validated event: what the client may say, plus the server-to-server overrides (checked later)."""
 
@@ -81,7 +82,7 @@ def check_content_type(value: str | None) -> None:
 def parse_event(body: bytes) -> EventIn:
     """The event a body carries, or ``BadRequest(400)`` naming the field."""
     try:
-        data = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+        data = _DECODER.decode(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest(400, "body is not a UTF-8 JSON document", "body") from None
     if not isinstance(data, dict):
@@ -112,6 +113,9 @@ def parse_event(body: bytes) -> EventIn:
 
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # built once: json.loads with a hook builds one a call
 
 
 def _show(text: str, cap: int = 40) -> str:

@@ -1,28 +1,29 @@
 """The write-ahead log: an accepted event is on disk (written and fsynced) before it is answered 202.
 
-A segment is a file ``<folder>/<name>.wal`` of JSON lines, one line per group commit (a batch of events).
+A segment is a file ``<folder>/<name>.wal`` of JSON lines, one line per event (``store.WAL_SCHEMA``).
 Concurrent requests share one write and one ``fdatasync`` (``GroupCommit``): while one batch is being written,
 the next requests gather behind it. A segment is sealed when it is old or full enough; sealed segments are
 moved into the warehouse by the sink, which deletes a segment only once its Parquet files and ledger record are
 in place. Segments left by a crashed process are sealed segments for the next one. A line cut short by a crash
 was never answered (its fsync had not returned), so readers skip a torn last line.
 
-The segments hold no raw IP (events are enriched before they are written) and are private to their owner (0600).
+The segments hold no raw IP (what needs the full address is computed before they are written: ``store``) and are
+private to their owner (0600).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..warehouse.local import _fsync  # works on a folder too: makes a new file's name durable
 
@@ -42,11 +43,18 @@ class Segment:
         return self.path.stem
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
-        os.fdatasync(self.fd)
+        """Append ``data`` and fsync it; a write that fails is cut off again, so no half line is left inside."""
+        start = os.lseek(self.fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self.fd, view)
+                view = view[written:]
+            os.fdatasync(self.fd)
+        except OSError:
+            with contextlib.suppress(OSError):  # if this fails too, the reader keeps the damaged line as a reject
+                os.ftruncate(self.fd, start)
+            raise
 
 
 class WriteAheadLog:
@@ -107,58 +115,43 @@ class WriteAheadLog:
             segment.path.unlink(missing_ok=True)
 
 
-def read_segment(path: Path) -> Iterator[bytes]:
-    """The complete lines of a segment; a torn last line (a write cut by a crash, never answered) is skipped."""
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    for line in lines[:-1]:  # the last element is '' after a final newline, or the torn rest
-        if line:
-            yield line
-
-
 class GroupCommit:
-    """Batches of concurrent ``submit``s through two stages on their own threads: ``prepare(items)`` (enrich and
-    encode) and ``write(prepared)`` (append and fsync), pipelined so the next batch is prepared while the last
-    one is being fsynced; writes keep the order of their batches. Each ``submit`` returns once its batch is
-    written, or raises the batch's error."""
+    """Concurrent ``submit(item)``s gathered into batches for ``write(items)``, which runs on one writer thread,
+    one batch at a time: while a batch is being written (and fsynced, without the GIL) the next one gathers on
+    the event loop, and starts the moment the last one is done. Each ``submit`` returns once its batch is
+    written, or raises the batch's error. Two thread hand-offs per batch, none per event."""
 
-    def __init__(self, prepare: Callable[[list], Any], write: Callable[[Any], None], *,
-                 max_in_flight: int = 2) -> None:
-        self._prepare = prepare
+    def __init__(self, write: Callable[[list], None], *, max_batch: int = MAX_BATCH) -> None:
         self._write = write
-        self._max_in_flight = max_in_flight
+        self._max_batch = max_batch
         self._pending: list[tuple[object, asyncio.Future]] = []
-        self._preparer = ThreadPoolExecutor(1, thread_name_prefix="wal-prepare")
+        self._writing = False
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="wal-writer")
-        self._task: asyncio.Task | None = None
 
     async def submit(self, item: object) -> None:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((item, future))
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._drain())
+        if not self._writing:
+            self._start(loop)
         await future
 
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        in_flight: set[asyncio.Future] = set()
-        while self._pending or in_flight:
-            if not self._pending or len(in_flight) >= self._max_in_flight:
-                _, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            try:
-                prepared = await loop.run_in_executor(self._preparer, self._prepare, [item for item, _ in batch])
-            except Exception as exc:
-                _settle(batch, exc)
-                continue
-            written = loop.run_in_executor(self._writer, self._write, prepared)
-            written.add_done_callback(lambda done, batch=batch: _settle(batch, done.exception()))  # type: ignore[misc]
-            in_flight.add(written)
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop: hand the gathered items to the writer thread."""
+        batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+        self._writing = True
+        written = loop.run_in_executor(self._writer, self._write, [item for item, _ in batch])
+        written.add_done_callback(lambda done: self._written(loop, batch, done))
+
+    def _written(self, loop: asyncio.AbstractEventLoop, batch: list, done: asyncio.Future) -> None:
+        """On the loop, when a batch is written: start the next one first (its fsync begins now), then answer."""
+        self._writing = False
+        if self._pending:
+            self._start(loop)
+        error = RuntimeError("the write-ahead log was closed") if done.cancelled() else done.exception()
+        _settle(batch, error)
 
     def close(self) -> None:
-        self._preparer.shutdown(wait=True)
         self._writer.shutdown(wait=True)
 
 
