@@ -41,9 +41,12 @@ class Answer:
 class CollectorServer:
     """``site-stats serve`` as a user runs it, with the collector settings given as environment variables."""
 
-    def __init__(self, warehouse: Path, sites: tuple[str, ...] = ("example.com",), **env: str) -> None:
+    def __init__(self, warehouse: Path, sites: tuple[str, ...] = ("example.com",), *, options: tuple[str, ...] = (),
+                 **env: str) -> None:
+        """``options``: more ``site-stats serve`` arguments (``--verbose``)."""
         self.warehouse = Path(warehouse)
         self.sites = sites
+        self.options = options
         self.port = free_port()
         self.env = {"SITE_STATS_COLLECTOR_FLUSH_SECONDS": "0.2", "SITE_STATS_COLLECTOR_RATE": "1000",
                     "SITE_STATS_COLLECTOR_BURST": "1000", **env}
@@ -56,7 +59,7 @@ class CollectorServer:
 
     def start(self) -> CollectorServer:
         env = {**os.environ, "SITE_STATS_PROGRESS": "0", "SITE_STATS_WAREHOUSE": str(self.warehouse), **self.env}
-        args = [sys.executable, "-m", "stats_lib.cli", "serve", "--port", str(self.port)]
+        args = [sys.executable, "-m", "stats_lib.cli", "serve", "--port", str(self.port), *self.options]
         for site in self.sites:
             args += ["--site", site]
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)
