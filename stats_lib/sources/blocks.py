@@ -27,21 +27,45 @@ def line_blocks(reader: base.LineReader, block_bytes: int = BLOCK_BYTES) -> Iter
 
     Rejected (over-long, binary) and blank lines stay in place as nulls, so numbering holds; they are already
     counted (rejects, ``reader.blank``): the parser only has to pass over nulls."""
+    for first, data, _ in byte_blocks(reader, block_bytes):
+        yield first, checked_lines(reader, data, first)
+
+
+def byte_blocks(reader: base.LineReader, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes, int]]:
+    """Yield ``(number of the first line, data, number of lines)`` blocks of whole lines as read, without the last
+    line end; ``checked_lines`` makes them the lines ``line_blocks`` yields (and counts their rejects and blank
+    lines). ``reader.lines`` counts every line of the blocks yielded so far."""
     first = 1
     try:
         for block, tail in line_chunks(chunks(reader.path), block_bytes, base.MAX_LINE_BYTES):
             data = block + tail if tail else block[:-1]  # without the last line end
             if not data and not block:
                 break
-            lines = _checked_lines(reader, data, first)
-            reader.lines = first + len(lines) - 1
-            yield first, lines
-            first += len(lines)
+            count = data.count(b"\n") + 1
+            reader.lines = first + count - 1
+            yield first, data, count
+            first += count
     except Damaged as exc:
         reader.damaged(exc)
 
 
-def _checked_lines(reader: base.LineReader, data: bytes, first: int) -> pa.Array:
+def plain_lines(data: bytes, cap: int = base.MAX_LINE_BYTES) -> bool:
+    """True when no line of ``data`` needs a line-by-line decision about its bytes: ASCII only (so valid UTF-8),
+    no NUL, no carriage return, none longer than ``cap`` bytes, and it neither starts nor ends with a line end.
+    Such a block's lines are exactly its ``\n``-separated parts. (Empty and blank lines inside are still possible:
+    the caller's parse must refuse them.)"""
+    if not data or not data.isascii() or b"\x00" in data or b"\r" in data:
+        return False
+    if data.startswith(b"\n") or data.endswith(b"\n"):
+        return False
+    # a line longer than cap bytes covers a whole aligned window of (cap + 1) // 2 bytes: each must hold a line end
+    window = (cap + 1) // 2
+    return all(data.find(b"\n", at, at + window) >= 0 for at in range(0, len(data) - window + 1, window))
+
+
+def checked_lines(reader: base.LineReader, data: bytes, first: int) -> pa.Array:
+    """The lines of a block (``byte_blocks``) as an Arrow string array: over-long, binary and blank lines are
+    nulls, counted in ``reader`` (rejects, ``blank``, decoding notes)."""
     try:
         text = data.decode("utf-8")
         bad_utf8 = False

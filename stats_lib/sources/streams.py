@@ -208,7 +208,7 @@ def line_chunks(pieces: Iterator[bytes], block_bytes: int, cap: int) -> Iterator
     The pieces iterator may raise (``Damaged``): then what was complete before is yielded first, and the partial
     line in progress is handed over as the exception's ``partial`` attribute (for the reject's text).
     """
-    parts: list[bytes] = []  # complete lines gathered for the next block
+    parts: list[bytes | memoryview] = []  # complete lines gathered for the next block
     gathered = 0
     carry = b""  # the line in progress (at most cap + 1 bytes kept)
     dropping = False  # inside a line already cut: discard up to its end
@@ -226,9 +226,10 @@ def line_chunks(pieces: Iterator[bytes], block_bytes: int, cap: int) -> Iterator
             if cut < 0:
                 carry += piece
             else:
-                lines = carry + piece[: cut + 1] if carry else piece[: cut + 1]
-                parts.append(lines)
-                gathered += len(lines)
+                if carry:
+                    parts.append(carry)
+                parts.append(memoryview(piece)[: cut + 1])  # no copy: the block's join is the only one
+                gathered += len(carry) + cut + 1
                 carry = piece[cut + 1 :]
             if len(carry) > cap:
                 carry, dropping = _cut(carry, cap), True
