@@ -5,7 +5,8 @@ Three computations of each query are compared row for row: (1) the report query 
 tests/plain_queries/ written directly over the events, independently of the rollup definitions. They run on the
 demo sample, the report test log (hostile strings), a real Apache log corpus, a log without user agents and a
 generated multi-site corpus, for the whole period, a part of it and one site; then again after a late file,
-with rollups left stale, and after a re-run (which must write the same bytes).
+with rollups left stale, and after a re-run (which must write the same bytes). A corpus spanning two months
+checks the month level: periods reading whole months, partial months (days) and both.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def assert_exact(warehouse: Path, *, periods: list[tuple[str | None, str | None,
     state = rollups.RollupState.load(rollups.Store.for_warehouse(str(warehouse)))
     if expect_rollups:
         assert state.event_days and not state.stale_days(), "rollups should be complete here"
+        assert not state.stale_months(), "the month level should be complete here"
     compared = 0
     with duck.Session(warehouse, settings) as fast, duck.Session(warehouse, settings, rollups=False) as slow:
         for start, end, site in periods or [(None, None, None)]:
@@ -157,7 +159,10 @@ def test_a_rerun_writes_the_same_bytes(synthetic_house, tmp_path):
     first = _part_bytes(wh)
     assert rollups.refresh(str(wh)).days == []  # nothing changed: nothing rebuilt
     rollups.rebuild(str(wh))
-    assert _part_bytes(wh) == first and len(first) == 4 * len(sql.rollup_names())
+    assert _part_bytes(wh) == first and len(first) == (4 + 1) * len(sql.rollup_names())  # 4 days, 1 month
+    (wh / "rollups" / "_months" / "_manifests" / "2026-02.json").unlink()
+    assert rollups.refresh(str(wh)).months == ["2026-02"]  # the month level alone, rebuilt the same
+    assert _part_bytes(wh) == first
 
 
 def test_a_late_file_rebuilds_its_day_and_stays_exact(synthetic_house, tmp_path):
@@ -174,8 +179,10 @@ def test_a_late_file_rebuilds_its_day_and_stays_exact(synthetic_house, tmp_path)
     assert rollups.RollupState.load(store).stale_days() == ["2026-02-02"]
     # stale: the day is computed from the events until it is rebuilt, so the answers are already exact
     assert assert_exact(wh, expect_rollups=False) > 0
-    assert rollups.refresh(str(wh)).days == ["2026-02-02"]
-    assert assert_exact(wh, periods=[("2026-02-02", "2026-02-03", None)]) > 0
+    assert rollups.RollupState.load(store).stale_months() == ["2026-02"]
+    result = rollups.refresh(str(wh))
+    assert result.days == ["2026-02-02"] and result.months == ["2026-02"]
+    assert assert_exact(wh, periods=[("2026-02-02", "2026-02-03", None), (None, None, None)]) > 0
 
 
 def test_ingest_of_a_late_file_rebuilds_only_its_day(demo_house, tmp_path):
@@ -209,7 +216,7 @@ def test_days_without_events_lose_their_rollups(synthetic_house, tmp_path):
     rollups.rebuild(str(wh))
     shutil.rmtree(wh / "events" / "dt=2026-02-01")
     result = rollups.refresh(str(wh))
-    assert result.removed == ["2026-02-01"]
+    assert result.removed == ["2026-02-01"] and result.months == ["2026-02"]  # the month lost a day
     assert not list((wh / "rollups").rglob("dt=2026-02-01/*")) and not (wh / "rollups" / "_days" / "2026-02-01.json").exists()
     assert assert_exact(wh) > 0
 
@@ -237,7 +244,7 @@ def test_a_report_session_reads_only_rollup_files_of_the_period(synthetic_house,
             rollups.Plan(session.state, params["start"], params["end"], session._rollup_view)).for_duckdb()
         assert "FROM events" not in text.replace("FROM events WHERE FALSE", "")
         views = [k for k in session._views if k[0] == "pages"]
-        assert views == [("pages", ("2026-02-02", "2026-02-03"))]
+        assert views == [("pages", "dt", ("2026-02-02", "2026-02-03"))]
 
 
 def test_a_report_runs_all_its_queries_on_one_duckdb_connection(synthetic_house, monkeypatch):
@@ -254,3 +261,68 @@ def test_a_report_runs_all_its_queries_on_one_duckdb_connection(synthetic_house,
         report.query(name)
     report.query("daily", period="previous")
     assert len(opened) - before == 1
+
+
+@pytest.fixture(scope="module")
+def two_month_house(tmp_path_factory) -> Path:
+    """Four days across a month boundary (2026-02-27 to 2026-03-02), rollups and month level built."""
+    wh = tmp_path_factory.mktemp("two-months") / "wh"
+    Generator(Shape(days=4, events_per_day=5000, paths=300, agents=80, countries=20, cities=60, referrers=40,
+                    edges=10), seed=8).write(wh, dt.date(2026, 3, 2))
+    result = rollups.rebuild(str(wh))
+    assert result.months == ["2026-02", "2026-03"]
+    return wh
+
+
+MONTH_PERIODS = [
+    (None, None, None),  # both months whole
+    ("2026-02-28", "2026-03-02", None),  # February in part (a day), March whole
+    ("2026-02-27", "2026-03-01", None),  # February whole, March in part
+    ("2026-02-28", "2026-03-01", None),  # both in part: days only
+    ("2026-02-27", "2026-02-28", "blog.example.org"),  # one month whole, one site
+]
+
+
+def test_periods_over_whole_and_partial_months_are_exact(two_month_house):
+    assert assert_exact(two_month_house, periods=MONTH_PERIODS) > 1000
+
+
+def test_a_period_reads_the_month_rows_of_its_whole_months_and_the_days_of_the_rest(two_month_house):
+    with duck.Session(two_month_house) as session:
+        def split(name: str, start: str, end: str, months: bool = True) -> sql.Split:
+            return rollups.Plan(session.state, start, end).split(name, months)
+
+        assert split("referrer_pages", "2026-02-28", "2026-03-02") == sql.Split(
+            "rollup_referrer_pages", ["2026-02-28"], [], "rollup_month_referrer_pages", ("2026-03",))
+        assert split("pages", "2026-01-01", "2026-12-31").months == ("2026-02", "2026-03")
+        assert split("pages", "2026-02-28", "2026-03-01").months == ()
+        assert split("totals", "2026-01-01", "2026-12-31", months=False).months == ()
+        # daily groups by dt: it reads days only; top_pages filters dt by the period: it reads the month rows
+        assert not sql.month_safe(sql.load("daily").text) and sql.month_safe(sql.load("top_pages").text)
+        params = sql.parameters(dt.date(2026, 2, 28), dt.date(2026, 3, 2), None)
+        session.run(sql.load("top_pages"), params)
+        session.run(sql.load("daily"), params)
+        assert {k[1:] for k in session._views if k[0] == "pages"} == {("month", ("2026-03",)), ("dt", ("2026-02-28",))}
+        assert {k[1:] for k in session._views if k[0] == "totals"} == {("dt", ("2026-02-28", "2026-03-01",
+                                                                              "2026-03-02"))}
+
+
+def test_a_stale_month_is_read_as_days_until_rebuilt(two_month_house, tmp_path):
+    wh = tmp_path / "wh"
+    shutil.copytree(two_month_house, wh)
+    store = rollups.Store.for_warehouse(str(wh))
+    manifest = wh / "rollups" / "_months" / "_manifests" / "2026-03.json"
+    manifest.write_text(manifest.read_text().replace('"2026-03-01": "', '"2026-03-01": "x'))  # other event files
+    state = rollups.RollupState.load(store)
+    assert state.stale_months() == ["2026-03"] and state.split("pages", "2026-01-01", "2026-12-31", months=True)[0] \
+        == ["2026-02"]
+    assert assert_exact(wh, periods=MONTH_PERIODS[:2], expect_rollups=False) > 0
+    assert rollups.refresh(str(wh)).months == ["2026-03"]
+
+
+def test_month_measures_follow_the_definition_and_refuse_what_cannot_be_summed():
+    assert rollups.definitions()["totals"].month_query.text.count("SUM(") == 10  # through its CTEs and join
+    assert "MIN(first_seen) AS first_seen" in sql.month_rollup("custom_events").text
+    avg = sql.Query("rollup avg", "SELECT dt, site, AVG(time_taken_ms) AS mean FROM events GROUP BY dt, site")
+    with pytest.raises(ValueError, match="cannot be combined across days"):
+        sql.rollup_measures(avg)

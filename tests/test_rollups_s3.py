@@ -43,15 +43,17 @@ def test_duckdb_builds_rollups_on_s3_and_every_query_is_exact(aws, tmp_path):
     settings = _settings()
     _s3_events(tmp_path, settings)
     result = rollups.rebuild(WAREHOUSE, settings)
-    assert result.days == DAYS
+    assert result.days == DAYS and result.months == ["2026-02"]
     keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket="site-logs", Prefix="wh/rollups/")["Contents"]}
     assert "wh/rollups/pages/dt=2026-02-03/part.parquet" in keys and "wh/rollups/_days/2026-02-04.json" in keys
+    assert "wh/rollups/_months/pages/month=2026-02/part.parquet" in keys
     with duck.Session(WAREHOUSE, settings) as fast, duck.Session(WAREHOUSE, settings, rollups=False) as slow:
-        assert not fast.state.stale_days()
-        params = sql.parameters(None, None, None)
-        for name in REPORT_QUERIES:
-            want = _rows(duck.execute(slow.con, sql.Query(name, (PLAIN / f"{name}.sql").read_text()), params))
-            assert _rows(fast.run(sql.load(name), params)) == want, name
+        assert not fast.state.stale_days() and not fast.state.stale_months()
+        for start, end in ((None, None), (dt.date(2026, 2, 4), dt.date(2026, 2, 4))):  # the month; a day
+            params = sql.parameters(start, end, None)
+            for name in REPORT_QUERIES:
+                want = _rows(duck.execute(slow.con, sql.Query(name, (PLAIN / f"{name}.sql").read_text()), params))
+                assert _rows(fast.run(sql.load(name), params)) == want, name
 
 
 def _executions() -> list[dict]:
@@ -60,12 +62,18 @@ def _executions() -> list[dict]:
     return [client.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
 
 
-def test_athena_rebuilds_a_day_with_insert_into_after_deleting_its_objects(aws, tmp_path):
+def _athena_house(tmp_path: Path, stale: str) -> tuple[Settings, object]:
+    """Settings for Athena, the events on S3, and an old object (``stale``) a rebuild must delete."""
     settings = _settings(engine="athena")
     _s3_events(tmp_path, settings)
     s3 = boto3.client("s3")
-    stale = "wh/rollups/pages/dt=2026-02-03/20260101_old_rows.parquet"
     s3.put_object(Bucket="site-logs", Key=stale, Body=b"old")
+    return settings, s3
+
+
+def test_athena_rebuilds_a_day_with_insert_into_after_deleting_its_objects(aws, tmp_path):
+    stale = "wh/rollups/pages/dt=2026-02-03/20260101_old_rows.parquet"
+    settings, s3 = _athena_house(tmp_path, stale)
     defs = {n: d for n, d in rollups.definitions().items() if n in ("pages", "totals")}  # two of them: quick
     store = rollups.Store.for_warehouse(WAREHOUSE, settings)
     state = rollups.RollupState.load(store, defs)
@@ -88,6 +96,51 @@ def test_athena_rebuilds_a_day_with_insert_into_after_deleting_its_objects(aws, 
     assert not glue.get_partitions(DatabaseName="site_stats", TableName="rollup_pages")["Partitions"]
     state = rollups.RollupState.load(store, defs)
     assert state.valid["pages"] == {DAYS[0]} and state.stale_days() == [DAYS[1]]
+
+
+def test_athena_rebuilds_a_month_from_its_day_rows_with_insert_into(aws, tmp_path):
+    stale = "wh/rollups/_months/pages/month=2026-02/20260101_old_rows.parquet"
+    settings, s3 = _athena_house(tmp_path, stale)
+    defs = {n: d for n, d in rollups.definitions().items() if n in ("pages", "custom_events")}
+    store = rollups.Store.for_warehouse(WAREHOUSE, settings)
+    with rollups.AthenaRollupBuilder(store, defs, settings) as builder:
+        for day in DAYS:
+            builder.build(day, rollups.RollupState.load(store, defs).event_days[day])
+        state = rollups.RollupState.load(store, defs)
+        assert rollups.buildable_months(state) == ["2026-02"]
+        builder.build_month("2026-02", state)
+    sent = {e["Query"].split()[2]: e for e in _executions() if e["Query"].lstrip().startswith("INSERT INTO rollup_month_")}
+    assert sorted(sent) == ["rollup_month_custom_events", "rollup_month_pages"]
+    pages = sent["rollup_month_pages"]
+    assert pages["ExecutionParameters"] == ["'2026-02'"] and pages["Query"].count("?") == 1  # the month, bound
+    assert "FROM rollup_pages WHERE dt IN ('2026-02-03', '2026-02-04')" in pages["Query"]
+    assert "SUM(visitors) AS visitors" in pages["Query"] and "FROM events" not in pages["Query"]
+    assert "MIN(first_seen) AS first_seen" in sent["rollup_month_custom_events"]["Query"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="site-logs", Prefix="wh/rollups/")["Contents"]}
+    assert stale not in keys and "wh/rollups/_months/_manifests/2026-02.json" in keys
+    table = boto3.client("glue").get_table(DatabaseName="site_stats", Name="rollup_month_pages")["Table"]
+    assert table["StorageDescriptor"]["Location"] == "s3://site-logs/wh/rollups/_months/pages/"
+    assert [k["Name"] for k in table["PartitionKeys"]] == ["month"]
+    assert table["Parameters"]["projection.month.format"] == "yyyy-MM"
+    assert table["Parameters"]["projection.month.interval.unit"] == "MONTHS"
+    state = rollups.RollupState.load(store, defs)
+    assert state.valid_months["pages"] == {"2026-02"} and not state.stale_months()
+
+
+def test_report_queries_on_athena_read_the_month_rows_of_whole_months(aws, tmp_path):
+    settings = _settings(engine="athena")
+    _s3_events(tmp_path, settings)
+    assert rollups.rebuild(WAREHOUSE, _settings()).months == ["2026-02"]  # built by DuckDB
+    with QuerySession(settings) as session:
+        session.query("top_pages", "2026-02-01", "2026-02-28")
+        session.query("daily", "2026-02-01", "2026-02-28")  # groups by dt: reads the days
+    sent = [e["Query"] for e in _executions() if "INSERT" not in e["Query"]]
+    top = [q for q in sent if "rollup_month_pages" in q]
+    assert len(top) == 1 and "FROM rollup_month_pages WHERE month IN ('2026-02')" in top[0]
+    assert "FROM rollup_pages" not in top[0] and "FROM events" not in top[0]
+    daily = [q for q in sent if "rollup_totals" in q]
+    assert daily and "FROM rollup_totals WHERE dt IN ('2026-02-03', '2026-02-04')" in daily[0]
+    assert "rollup_month_totals" not in daily[0]
 
 
 def test_report_queries_on_athena_read_the_rollup_tables(aws, tmp_path):

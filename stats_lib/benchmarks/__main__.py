@@ -1,4 +1,5 @@
-"""``python -m stats_lib.benchmarks [--only SECTION ...] [--scale small|default|large] [--out BENCHMARKS.md]``."""
+"""``python -m stats_lib.benchmarks [--only SECTION ...] [--scale small|default|large] [--out BENCHMARKS.md]
+[--work DIR] [--rebuild-rollups]``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default=os.environ.get("BENCH_SCALE", "default"),
                         choices=["small", "default", "large"], help="input size (env BENCH_SCALE)")
     parser.add_argument("--out", default="BENCHMARKS.md", help="where to write the figures")
+    parser.add_argument("--work", default=None, help="dashboard: folder of the synthetic warehouses (default "
+                        "outputs/bench); one of the same shape is reused with its rollups")
+    parser.add_argument("--rebuild-rollups", action="store_true",
+                        help="dashboard: rebuild the rollups from scratch (timed) instead of reusing them")
     options = parser.parse_args(argv)
     parts = [
         "# Benchmarks (`make bench`)\n",

@@ -1,9 +1,10 @@
 """The embedded engine: DuckDB over the warehouse's Parquet files (a local folder, or S3 through pyarrow).
 
 ``Session`` keeps one connection for many queries (a report run) and reads the warehouse's rollup state once:
-each query's ``rollup_NAME`` tables become views over exactly the rollup files of the period's days that have
-valid rollups, the other days are computed from the events (see ``warehouse/rollups.py``). ``RollupBuilder``
-computes a day's rollups from that day's event files only.
+each query's ``rollup_NAME`` tables become views over exactly the rollup files of the period's days (and months)
+that have valid rollups, the other days are computed from the events (see ``warehouse/rollups.py``).
+``RollupBuilder`` computes a day's rollups from that day's event files only, and a month's rows from its days'
+rollup files.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def connect(warehouse: str | Path, settings: Settings | None = None) -> duckdb.D
     house = LocalWarehouse(warehouse)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # no bar on stderr; our tqdm shows progress
     if house.event_files():
         pattern = str(house.events_dir / "dt=*" / "*.parquet")
         con.execute(
@@ -69,6 +71,7 @@ def _connect_s3(settings: Settings) -> duckdb.DuckDBPyConnection:
     house = S3Warehouse(settings)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # no bar on stderr; our tqdm shows progress
     hive = ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive")
     sources = {
         "events": (list_files(house.fs, f"{house.root}/events"), STORED_SCHEMA.append(pa.field("dt", pa.string())), hive),
@@ -122,26 +125,37 @@ class Session:
         self.con = connect(warehouse, self.settings)
         self.store = rollup_store.Store.for_warehouse(str(warehouse), self.settings)
         self.state = rollup_store.RollupState.load(self.store) if rollups else None
-        self._views: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._views: dict[tuple[str, str, tuple[str, ...]], str] = {}
 
     def run(self, query: Query, params: dict[str, object]) -> pa.Table:
         plan = None
         if self.state is not None:
-            plan = rollup_store.Plan(self.state, str(params["start"]), str(params["end"]), self._rollup_view)
+            plan = rollup_store.Plan(self.state, str(params["start"]), str(params["end"]), self._rollup_view,
+                                     self._month_view)
         return execute(self.con, query.with_rollups(plan), params)
 
     def _rollup_view(self, name: str, days: list[str]) -> str:
-        key = (name, tuple(days))
         assert self.state is not None, "rollup views are only asked for when the rollup state was read"
-        if key not in self._views:
-            view = self._views[key] = f"_rollup_{name}_{len(self._views)}"
-            files = [f for d in days for f in self.state.files.get(name, {}).get(d, [])]
+        return self._view(name, "dt", days, self.state.files, rollup_store.ROLLUPS)
+
+    def _month_view(self, name: str, months: list[str]) -> str:
+        assert self.state is not None, "rollup views are only asked for when the rollup state was read"
+        return self._view(name, "month", months, self.state.month_files, rollup_store.MONTHS)
+
+    def _view(self, name: str, key: str, parts: list[str], files_of: dict[str, dict[str, list[str]]],
+              folder: str) -> str:
+        """A view over exactly the rollup files of ``parts`` (days or months, the hive partition ``key``)."""
+        assert self.state is not None
+        cache_key = (name, key, tuple(parts))
+        if cache_key not in self._views:
+            view = self._views[cache_key] = f"_rollup_{name}_{len(self._views)}"
+            files = [f for part in parts for f in files_of.get(name, {}).get(part, [])]
             if files:
-                _register_files(self.con, view, self.store, files, self.store.path(rollup_store.ROLLUPS, name))
-            else:  # every day of the period built by Athena without rows
-                schema = rollup_store.rollup_schema(self.state.defs[name]).append(pa.field("dt", pa.string()))
+                _register_files(self.con, view, self.store, files, self.store.path(folder, name), key=key)
+            else:  # every day (month) of the period built by Athena without rows
+                schema = rollup_store.rollup_schema(self.state.defs[name]).append(pa.field(key, pa.string()))
                 self.con.register(view, schema.empty_table())
-        return self._views[key]
+        return self._views[cache_key]
 
     def close(self) -> None:
         self.con.close()
@@ -154,16 +168,17 @@ class Session:
 
 
 def _register_files(con: duckdb.DuckDBPyConnection, view: str, store: rollup_store.Store, paths: list[str],
-                    base: str, *, union: bool = False) -> None:
-    """A view over Parquet files with a hive ``dt`` partition: DuckDB's reader locally, a pyarrow dataset on S3."""
+                    base: str, *, union: bool = False, key: str = "dt") -> None:
+    """A view over Parquet files with a hive partition ``key`` (``dt``, or ``month``): DuckDB's reader locally,
+    a pyarrow dataset on S3."""
     if isinstance(store.fs, pafs.LocalFileSystem):
         files = "[" + ", ".join(_literal(p) for p in paths) + "]"
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({files}, hive_partitioning = true, "
-                    f"hive_types = {{'dt': VARCHAR}}{', union_by_name = true' if union else ''})")
+                    f"hive_types = {{'{key}': VARCHAR}}{', union_by_name = true' if union else ''})")
         return
     import pyarrow.dataset as ds
 
-    hive = ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive")
+    hive = ds.partitioning(pa.schema([(key, pa.string())]), flavor="hive")
     data = ds.dataset(paths, format="parquet", filesystem=store.fs, partitioning=hive, partition_base_dir=base)
     con.register(f"_{view}_data", data)
     con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM _{view}_data")
@@ -182,6 +197,7 @@ class RollupBuilder:
         self.store, self.defs = store, defs
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")  # no bar on stderr; our tqdm shows progress
         # the day's sessions are computed once, into a table, for every rollup that reads them
         self._sessions = sql.load_shared("sessions").for_duckdb()
         self._texts = {name: d.query.providing("sessions").for_duckdb() for name, d in defs.items()}
@@ -194,6 +210,23 @@ class RollupBuilder:
         tables = {name: _plain_numbers(self.con.sql(text, params=_used(text, params)).to_arrow_table())
                   for name, text in self._texts.items()}
         self.con.execute("DROP TABLE sessions")
+        return tables
+
+    def month(self, days: list[str], state: rollup_store.RollupState) -> dict[str, pa.Table]:
+        """A month's rows of every rollup, from the stored rollup files of its ``days`` (all valid)."""
+        tables = {}
+        for name, definition in self.defs.items():
+            files = [f for d in days for f in state.files.get(name, {}).get(d, [])]
+            if files:
+                _register_files(self.con, "_month_days", self.store, files,
+                                self.store.path(rollup_store.ROLLUPS, name))
+            else:  # days built by Athena without rows
+                schema = rollup_store.rollup_schema(definition).append(pa.field("dt", pa.string()))
+                self.con.register("_month_days_empty", schema.empty_table())
+                self.con.execute("CREATE OR REPLACE VIEW _month_days AS SELECT * FROM _month_days_empty")
+            text = definition.month_query.with_rollups(rollup_store.StoredDays("_month_days")).for_duckdb()
+            tables[name] = _plain_numbers(self.con.sql(text).to_arrow_table())
+        self.con.execute("DROP VIEW _month_days")
         return tables
 
     def close(self) -> None:

@@ -14,6 +14,12 @@ it as the table ``rollup_NAME``; the loader replaces that table by the union of 
 period's days that have them and the same SQL computed from the events for the days that do not, as a
 ``RollupSplit`` says (``Query.with_rollups``). Without one, every day is computed from the events: slower, and
 exactly the same rows.
+
+Months: each rollup also has a calendar-month level (``month_rollup``), generated from its definition: the
+month's day rows grouped by the same dimensions, counts and sums summed, MIN and MAX combined as themselves, so
+a month row is exactly the sum of its days. A query whose only use of ``dt`` is ``dt BETWEEN :start AND :end``
+(``month_safe``) reads, for each month whose days with events all lie in the period, the month's rows (their
+``dt`` set to ``:start``, which that filter keeps) instead of the days'.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import sqlglot
 from sqlglot import exp
@@ -52,15 +58,25 @@ def rollups_dir() -> Path:
 
 
 ROLLUP_PREFIX = "rollup_"
+MONTH_PREFIX = "rollup_month_"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+class Split(NamedTuple):
+    """Where a period's rows of one rollup come from."""
+
+    table: str | None  # the table holding the stored day rows, or None
+    built: list[str] | None  # the days to read from it, or None when the table holds exactly those
+    computed: list[str] | None  # the days to compute from the events, or None for every day of the period
+    month_table: str | None = None  # the table holding the stored month rows (a ``month`` column), or None
+    months: tuple[str, ...] = ()  # the months ('YYYY-MM') to read from it
+
+
 class RollupSplit(Protocol):
-    def split(self, name: str) -> tuple[str | None, list[str] | None, list[str] | None]:
-        """(table holding rollup ``name``'s stored rows for the period, or None; the days to read from it, or
-        None when the table holds exactly those; the days to compute from the events, or None for every day of
-        the period)."""
+    def split(self, name: str, months: bool = False) -> Split:
+        """Where rollup ``name``'s rows for the period come from; ``months``: the query may read month rows."""
         ...
 
 
@@ -86,7 +102,7 @@ class Query:
 
     def tree(self) -> exp.Expression:
         """The parsed query with the rollups and shared relations it reads inlined (a fresh copy)."""
-        tree = expand_rollups(_parse(self.text).copy(), self.rollups)
+        tree = expand_rollups(_parse(self.text).copy(), self.rollups, months=month_safe(self.text))
         return inline_shared(tree, _shared_definitions(shared_dir()))
 
     def placeholders(self) -> list[str]:
@@ -114,7 +130,8 @@ class Query:
         return text, names
 
 
-Shape = tuple[str, str, str]  # rollup name, stored rows: "none", "all" or "some" days; computed: the same
+Shape = tuple[str, str, str, str]  # rollup name, stored rows: "none", "all" or "some" days; computed: the same;
+# month rows: "none" or "some"
 
 
 @lru_cache(maxsize=512)
@@ -129,14 +146,21 @@ def _rollups_read(text: str) -> tuple[str, ...]:
 def _shapes(text: str, split: RollupSplit | None) -> tuple[tuple[Shape, ...], list[tuple[str, str]]]:
     shapes: list[Shape] = []
     subs: list[tuple[str, str]] = []
+    months_ok = month_safe(text)
     for name in _rollups_read(text):
         if split is None:
-            shapes.append((name, "none", "all"))
+            shapes.append((name, "none", "all", "none"))
             continue
-        table, built, computed = split.split(name)
+        table, built, computed, month_table, months = split.split(name, months_ok)
         stored = "none" if not table or built == [] else ("all" if built is None else "some")
         kind = "all" if computed is None else ("some" if computed else "none")
-        shapes.append((name, stored, kind))
+        monthly = "some" if month_table and months else "none"
+        shapes.append((name, stored, kind, monthly))
+        if monthly == "some":
+            if not _TABLE.match(str(month_table)):
+                raise ValueError(f"not a table name: {month_table!r}")
+            subs.append((f"__rollup_month_table_{name}__", str(month_table)))
+            subs.append((f"'__months_{name}__'", _month_list(list(months))))
         if stored != "none":
             if not _TABLE.match(str(table)):
                 raise ValueError(f"not a table name: {table!r}")
@@ -152,14 +176,18 @@ class _Sentinels:
     """A split whose table names and days are placeholders, filled in after transpiling."""
 
     def __init__(self, shapes: tuple[Shape, ...]) -> None:
-        self.shapes = {name: (stored, kind) for name, stored, kind in shapes}
+        self.shapes = {name: (stored, kind, monthly) for name, stored, kind, monthly in shapes}
 
-    def split(self, name: str) -> tuple[str | None, list[str] | None, list[str] | None]:
-        stored, kind = self.shapes[name]
+    def split(self, name: str, months: bool = False) -> Split:
+        stored, kind, monthly = self.shapes[name]
         computed = None if kind == "all" else ([] if kind == "none" else [f"__computed_{name}__"])
+        month: dict = {}
+        if monthly == "some":
+            month = {"month_table": f"__rollup_month_table_{name}__", "months": (f"__months_{name}__",)}
         if stored == "none":
-            return None, [], computed
-        return f"__rollup_table_{name}__", None if stored == "all" else [f"__built_{name}__"], computed
+            return Split(None, [], computed, **month)
+        return Split(f"__rollup_table_{name}__", None if stored == "all" else [f"__built_{name}__"], computed,
+                     **month)
 
 
 def _shared_stamp() -> tuple:
@@ -172,7 +200,7 @@ def _shared_stamp() -> tuple:
 def _render(text: str, shapes: tuple[Shape, ...], dialect: str, stamp: tuple,
             provided: tuple[str, ...] = ()) -> tuple[str, tuple[str, ...]]:
     shared = {k: v for k, v in _shared_definitions(shared_dir()).items() if k not in provided}
-    tree = inline_shared(expand_rollups(_parse(text).copy(), _Sentinels(shapes)), shared)
+    tree = inline_shared(expand_rollups(_parse(text).copy(), _Sentinels(shapes), months=True), shared)
     names = tuple(p.name for p in tree.find_all(exp.Placeholder))
     if dialect == "duckdb":
         return for_duckdb(tree), names
@@ -274,6 +302,75 @@ def rollup_columns(query: Query) -> list[str]:
     return list(_parse(query.text).named_selects)  # type: ignore[attr-defined]  # a Select, typed Expression
 
 
+_COMBINE = {exp.Min: "min", exp.Max: "max", exp.Count: "sum", exp.CountIf: "sum", exp.Sum: "sum"}
+
+
+def rollup_measures(query: Query) -> dict[str, str]:
+    """Output column -> how month rows combine its day values ('sum', 'min' or 'max'); the other columns are
+    dimensions. A column is a measure when its expression, followed through the common table expressions it
+    names (``h.hits`` of ``FROM hits AS h``), is an aggregate; one that cannot be combined across days (an
+    average, say) is an error, so a rollup cannot silently get a wrong month level."""
+    tree = _parse(query.text)
+    ctes = {cte.alias_or_name: cte.this for cte in tree.find_all(exp.CTE)}
+
+    def kind(select: exp.Expression, column: str, depth: int) -> str | None:
+        chosen = next((e for e in select.selects if e.alias_or_name == column), None)  # type: ignore[attr-defined]
+        if chosen is None or depth > 8:
+            return None
+        expr = chosen.unalias()
+        agg = next(iter(expr.find_all(exp.AggFunc)), None)  # the outermost aggregate
+        if agg is not None:
+            if type(agg) not in _COMBINE:
+                raise ValueError(f"{query.name}: column {column!r} ({agg.sql()}) cannot be combined across days")
+            return _COMBINE[type(agg)]
+        tables = {t.alias_or_name: t.name for t in select.find_all(exp.Table)}
+        for col in expr.find_all(exp.Column):
+            source = ctes.get(tables.get(col.table, col.table))
+            found = kind(source, col.name, depth + 1) if source is not None else None
+            if found:
+                return found
+        return None
+
+    found = {c: kind(tree, c, 0) for c in rollup_columns(query)}
+    return {c: k for c, k in found.items() if k}
+
+
+def month_rollup(name: str) -> Query:
+    """The month level of rollup ``name``: its day rows (the table ``rollup_NAME``, as a split provides it)
+    grouped by its dimensions, each measure combined as ``rollup_measures`` says; every column but ``dt``."""
+    definition = load_rollup(name)
+    measures = rollup_measures(definition)
+    columns = [c for c in rollup_columns(definition) if c != "dt"]
+    dims = [c for c in columns if c not in measures]
+    select = [c if c in dims else f"{measures[c].upper()}({c}) AS {c}" for c in columns]
+    text = (f"-- month level of rollup {name}: its day rows combined per month (generated from its definition)\n"
+            f"SELECT {', '.join(select)}\nFROM {ROLLUP_PREFIX}{name}\nGROUP BY {', '.join(dims)}")
+    return Query(f"rollup {name} (month)", text)
+
+
+@lru_cache(maxsize=512)
+def month_safe(text: str) -> bool:
+    """Whether a query may read month rows: its only use of ``dt`` is ``dt BETWEEN :start AND :end``."""
+    def param(node: exp.Expression, name: str) -> bool:
+        return isinstance(node, exp.Placeholder) and node.name == name
+
+    for column in _parse(text).find_all(exp.Column):
+        if column.name != "dt":
+            continue
+        parent = column.parent
+        if not (isinstance(parent, exp.Between) and parent.this is column and param(parent.args["low"], "start")
+                and param(parent.args["high"], "end")):
+            return False
+    return True
+
+
+def _month_list(months: list[str]) -> str:
+    for month in months:
+        if not _MONTH.match(month):
+            raise ValueError(f"not a month: {month!r}")
+    return ", ".join(f"'{m}'" for m in months)
+
+
 def _day_list(days: list[str], *, check: bool = False) -> str:
     for day in days if check else ():
         if not _DAY.match(day):
@@ -294,16 +391,25 @@ def _only_days(tree: exp.Expression, days: list[str]) -> exp.Expression:
     return tree.transform(restrict)
 
 
-def rollup_relation(name: str, split: RollupSplit | None) -> exp.Expression:
-    """The SELECT that stands for ``rollup_NAME``: stored rows of the built days UNION ALL the rollup's SQL over
-    the events of the other days."""
+def rollup_relation(name: str, split: RollupSplit | None, *, months: bool = False) -> exp.Expression:
+    """The SELECT that stands for ``rollup_NAME``: stored month rows of the months read whole (``months``: the
+    query allows it), UNION ALL stored rows of the built days, UNION ALL the rollup's SQL over the events of the
+    other days."""
     definition = load_rollup(name)
-    columns = ", ".join(rollup_columns(definition))
-    table, built, computed = split.split(name) if split is not None else (None, [], None)
+    names = rollup_columns(definition)
+    columns = ", ".join(names)
+    table, built, computed, month_table, month_list = (split.split(name, months) if split is not None
+                                                       else Split(None, [], None))
     computed_tree = inline_shared(_bare(_parse(definition.text)), _shared_definitions(shared_dir()))
     if computed is not None:
         computed_tree = _only_days(computed_tree, computed)
     branches: list[exp.Expression] = []
+    if month_table and month_list:
+        if not _TABLE.match(month_table):
+            raise ValueError(f"not a table name: {month_table!r}")
+        month_columns = ", ".join(":start AS dt" if c == "dt" else c for c in names)
+        listed = ", ".join(f"'{m}'" for m in month_list)
+        branches.append(_parse(f"SELECT {month_columns} FROM {month_table} WHERE month IN ({listed})").copy())
     if table and built != []:
         if not _TABLE.match(table):
             raise ValueError(f"not a table name: {table!r}")
@@ -324,14 +430,15 @@ def _is_insert_target(node: exp.Expression) -> bool:
     return isinstance(node.parent, exp.Insert) and node.arg_key == "this"
 
 
-def expand_rollups(tree: exp.Expression, split: RollupSplit | None) -> exp.Expression:
-    """``tree`` with every read of a ``rollup_NAME`` table (not a CTE of its own) replaced by its relation."""
+def expand_rollups(tree: exp.Expression, split: RollupSplit | None, *, months: bool = False) -> exp.Expression:
+    """``tree`` with every read of a ``rollup_NAME`` table (not a CTE of its own) replaced by its relation
+    (``months``: which may read month rows)."""
     defined = _cte_names(tree)
 
     def swap(node: exp.Expression) -> exp.Expression:
         if (isinstance(node, exp.Table) and not node.args.get("db") and node.name.startswith(ROLLUP_PREFIX)
                 and node.name not in defined and not _is_insert_target(node)):
-            relation = rollup_relation(node.name[len(ROLLUP_PREFIX):], split)
+            relation = rollup_relation(node.name[len(ROLLUP_PREFIX):], split, months=months)
             return exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
         return node
 

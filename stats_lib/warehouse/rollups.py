@@ -8,6 +8,9 @@ per-day figures. ``queries/rollups/NAME.sql`` defines one rollup (Trino SQL over
     rollups/NAME/dt=YYYY-MM-DD/part.parquet   one file per rollup and day (without the dt column)
     rollups/_days/YYYY-MM-DD.json             the day's manifest, written last: which event files the day's
                                               rollups were built from, and each definition's version
+    rollups/_months/NAME/month=YYYY-MM/part.parquet   the month level: the month's day rows combined
+    rollups/_months/_manifests/YYYY-MM.json   the month's manifest, written last: the event files of each of
+                                              its days, and each definition's version
 
 A day's rollups are valid while its event files (names and sizes) and the definitions are the ones its
 manifest records. The report queries read ``rollup_NAME``: the engine splits the period into days with valid
@@ -16,6 +19,12 @@ always exact, whether rollups are complete, stale (a late file, a crash between 
 definition change), or absent (a warehouse written before rollups existed). Ingest rebuilds the days whose
 rollups are not valid (``refresh``); ``site-stats rollup`` rebuilds any days. A rebuilt day is replaced whole,
 from sorted rows, so a re-run writes the same bytes.
+
+Months: after the days, every month whose month rollups are not valid (a day of it was rebuilt, added or
+removed; a definition changed) is rebuilt from its days' stored rollups (``sql.month_rollup``: sums of sums,
+exact), provided all its days' rollups are valid. A month's rows are valid while its days' event files are
+the ones its manifest records; a query over a period then reads the month rows of each month whose days with
+events all lie in the period, and the days of the other months.
 """
 
 from __future__ import annotations
@@ -35,6 +44,9 @@ from ..engines import sql
 
 ROLLUPS = "rollups"
 MANIFESTS = f"{ROLLUPS}/_days"
+MONTHS = f"{ROLLUPS}/_months"
+MONTH_MANIFESTS = f"{MONTHS}/_manifests"
+MONTH = re.compile(r"^\d{4}-\d{2}$")
 PART = "part.parquet"
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TMP_SUFFIX = ".tmp"
@@ -57,6 +69,16 @@ class Definition:
     @cached_property
     def columns(self) -> list[str]:
         return sql.rollup_columns(self.query)
+
+    @cached_property
+    def month_version(self) -> str:
+        """Changes when the day rows' version or the generated month SQL changes."""
+        return hashlib.sha256((self.version + self.month_query.text).encode()).hexdigest()[:16]
+
+    @cached_property
+    def month_query(self) -> sql.Query:
+        """Its month level, over the table ``rollup_NAME`` of the month's day rows."""
+        return sql.month_rollup(self.name)
 
 
 def definitions() -> dict[str, Definition]:
@@ -104,26 +126,41 @@ class Store:
                 days.setdefault(folder[3:], []).append((name, size))
         return {day: sorted(files) for day, files in sorted(days.items()) if DAY.match(day)}
 
-    def manifests(self) -> dict[str, dict]:
+    def manifests(self, folder: str = MANIFESTS, key: re.Pattern = DAY) -> dict[str, dict]:
+        """Day (or month, from ``MONTH_MANIFESTS``) -> its manifest."""
         found = {}
-        for rel in self.files(MANIFESTS):
+        for rel in self.files(folder):
             day = rel.removesuffix(".json")
-            if DAY.match(day):
+            if key.match(day):
                 try:
-                    with self.fs.open_input_stream(self.path(MANIFESTS, rel)) as fh:
+                    with self.fs.open_input_stream(self.path(folder, rel)) as fh:
                         found[day] = json.loads(fh.read())
                 except (OSError, ValueError):
                     continue  # a damaged manifest only means the day is computed from the events
         return found
 
+    def month_manifests(self) -> dict[str, dict]:
+        return self.manifests(MONTH_MANIFESTS, MONTH)
+
+    def rollup_months(self) -> dict[str, dict[str, list[str]]]:
+        """Rollup name -> month -> its month-level data files."""
+        return self._parts(MONTHS, "month=")
+
+    def month_part_path(self, name: str, month: str) -> str:
+        return self.path(MONTHS, name, f"month={month}", PART)
+
     def rollup_days(self) -> dict[str, dict[str, list[str]]]:
         """Rollup name -> day -> its data files (``part.parquet`` when DuckDB built it; Athena's INSERT names
         its own files, and writes none for a day without rows)."""
+        return self._parts(ROLLUPS, "dt=")
+
+    def _parts(self, folder: str, key: str) -> dict[str, dict[str, list[str]]]:
+        """Rollup name -> partition value -> data files, of ``folder/NAME/<key>VALUE/FILE``."""
         found: dict[str, dict[str, list[str]]] = {}
-        for rel in sorted(self.files(ROLLUPS)):
+        for rel in sorted(self.files(folder)):
             parts = rel.split("/")
-            if len(parts) == 3 and parts[1].startswith("dt=") and not parts[2].startswith(("_", ".")):
-                found.setdefault(parts[0], {}).setdefault(parts[1][3:], []).append(self.path(ROLLUPS, rel))
+            if len(parts) == 3 and parts[1].startswith(key) and not parts[2].startswith(("_", ".")):
+                found.setdefault(parts[0], {}).setdefault(parts[1][len(key):], []).append(self.path(folder, rel))
         return found
 
     def part_path(self, name: str, day: str) -> str:
@@ -155,10 +192,21 @@ class Store:
     def delete_manifest(self, day: str) -> None:
         self.delete(self.path(MANIFESTS, f"{day}.json"))
 
+    def write_month_manifest(self, month: str, manifest: dict) -> None:
+        self.write_bytes(self.path(MONTH_MANIFESTS, f"{month}.json"),
+                         json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+    def delete_month_manifest(self, month: str) -> None:
+        self.delete(self.path(MONTH_MANIFESTS, f"{month}.json"))
+
 
 def fingerprint(files: list[tuple[str, int]]) -> str:
     """What a day's rollups were built from: its event files' names and sizes."""
     return hashlib.sha256(json.dumps(files).encode()).hexdigest()[:24]
+
+
+def month_of(day: str) -> str:
+    return day[:7]
 
 
 # -- state and plans ----------------------------------------------------------------------------------------
@@ -170,6 +218,8 @@ class RollupState:
     valid: dict[str, set[str]]
     defs: dict[str, Definition] = field(default_factory=definitions)
     files: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # rollup -> day -> data files
+    valid_months: dict[str, set[str]] = field(default_factory=dict)  # rollup -> months with valid month rows
+    month_files: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # rollup -> month -> files
 
     @classmethod
     def load(cls, store: Store, defs: dict[str, Definition] | None = None) -> "RollupState":
@@ -187,19 +237,53 @@ class RollupState:
             for name, definition in defs.items():
                 if versions.get(name) == definition.version and (by_athena or day in present.get(name, {})):
                     valid[name].add(day)
-        return cls(event_days, valid, defs, present)
+        state = cls(event_days, valid, defs, present)
+        state.month_files = store.rollup_months()
+        state.valid_months = {name: set() for name in defs}
+        for month, manifest in store.month_manifests().items():
+            if manifest.get("days") != state.month_fingerprints(month):
+                continue
+            versions = manifest.get("versions", {})
+            by_athena = manifest.get("engine") == "athena"
+            for name, definition in defs.items():
+                if (versions.get(name) == definition.month_version
+                        and (by_athena or month in state.month_files.get(name, {}))):
+                    state.valid_months[name].add(month)
+        return state
+
+    def month_days(self, month: str) -> list[str]:
+        return [d for d in self.event_days if month_of(d) == month]
+
+    def months(self) -> list[str]:
+        return sorted({month_of(d) for d in self.event_days})
+
+    def month_fingerprints(self, month: str) -> dict[str, str]:
+        """What a month's rows are built from: each of its days' event files."""
+        return {d: fingerprint(self.event_days[d]) for d in self.month_days(month)}
 
     def stale_days(self) -> list[str]:
         """Days with events whose rollups (any of them) are missing or out of date."""
         return [day for day in self.event_days if any(day not in self.valid[n] for n in self.defs)]
 
-    def split(self, name: str, start: str, end: str) -> tuple[list[str], list[str]]:
-        """(days of start..end read from rollup ``name``, days computed from the events)."""
+    def stale_months(self) -> list[str]:
+        """Months with events whose month rows (any of them) are missing or out of date."""
+        return [m for m in self.months() if any(m not in self.valid_months.get(n, set()) for n in self.defs)]
+
+    def split(self, name: str, start: str, end: str, *, months: bool = False) -> tuple[list[str], list[str], list[str]]:
+        """(months read whole from rollup ``name``'s month rows, days of start..end read from its day rows, days
+        computed from the events). ``months``: the query may read month rows; a month is read whole when its
+        month rows are valid and all its days with events lie in start..end."""
         if name not in self.defs:
             raise sql.UnknownQuery(f"unknown rollup {name!r}; available: {', '.join(sorted(self.defs))}")
         days = [d for d in self.event_days if start <= d <= end]
+        whole: list[str] = []
+        if months:
+            for month in sorted({month_of(d) for d in days} & self.valid_months.get(name, set())):
+                if all(start <= d <= end for d in self.month_days(month)):
+                    whole.append(month)
+            days = [d for d in days if month_of(d) not in whole]
         built = [d for d in days if d in self.valid[name]]
-        return built, [d for d in days if d not in self.valid[name]]
+        return whole, built, [d for d in days if d not in self.valid[name]]
 
 
 @dataclass
@@ -212,14 +296,31 @@ class Plan:
     end: str
     table_for: Callable[[str, list[str]], str] | None = None  # the engine's table holding exactly (name,
     # days); default: the table "rollup_NAME" (the Glue tables), filtered to the days
+    month_table_for: Callable[[str, list[str]], str] | None = None  # the same for month rows (with a month
+    # column); default: the table "rollup_month_NAME", filtered to the months
 
-    def split(self, name: str) -> tuple[str | None, list[str] | None, list[str]]:
-        built, computed = self.state.split(name, self.start, self.end)
+    def split(self, name: str, months: bool = False) -> sql.Split:
+        whole, built, computed = self.state.split(name, self.start, self.end, months=months)
+        month: dict = {}
+        if whole:
+            table = self.month_table_for(name, whole) if self.month_table_for else f"{sql.MONTH_PREFIX}{name}"
+            month = {"month_table": table, "months": tuple(whole)}
         if not built:
-            return None, [], computed
+            return sql.Split(None, [], computed, **month)
         if self.table_for:
-            return self.table_for(name, built), None, computed
-        return f"rollup_{name}", built, computed
+            return sql.Split(self.table_for(name, built), None, computed, **month)
+        return sql.Split(f"rollup_{name}", built, computed, **month)
+
+
+@dataclass
+class StoredDays:
+    """A split for a month's rows: every day read from the table holding them (``days`` None: exactly those)."""
+
+    table: str
+    days: list[str] | None = None
+
+    def split(self, name: str, months: bool = False) -> sql.Split:
+        return sql.Split(self.table, self.days, [])
 
 
 # -- building -------------------------------------------------------------------------------------------
@@ -228,12 +329,15 @@ class BuildResult:
     days: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    months: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         span = f" ({self.days[0]} to {self.days[-1]})" if self.days else ""
         parts = [f"rollups rebuilt for {len(self.days)} day(s){span}"]
         if self.removed:
             parts.append(f"removed for {len(self.removed)} day(s) without events")
+        if self.months:
+            parts.append(f"month level rebuilt for {len(self.months)} month(s) ({', '.join(self.months)})")
         if self.rows:
             parts.append(f"{sum(self.rows.values())} rows in {len(self.rows)} rollups")
         return "; ".join(parts)
@@ -246,18 +350,47 @@ def build_day(store: Store, day: str, files: list[tuple[str, int]], tables: dict
     for name, table in tables.items():
         if "dt" in table.column_names:
             table = table.drop_columns(["dt"])
-        table = table.sort_by([(c, "ascending") for c in table.column_names]) if table.num_rows else table
-        store.write_table(store.part_path(name, day), table.replace_schema_metadata(None))
+        store.write_table(store.part_path(name, day), _sorted(table))
     store.write_manifest(day, {"day": day, "events": fingerprint(files),
                                "versions": {n: d.version for n, d in sorted(defs.items())}})
 
 
-def remove_day(store: Store, day: str, names: Iterable[str]) -> None:
-    store.delete_manifest(day)
+def _sorted(table: pa.Table) -> pa.Table:
+    table = table.sort_by([(c, "ascending") for c in table.column_names]) if table.num_rows else table
+    return table.replace_schema_metadata(None)
+
+
+def build_month(store: Store, month: str, days: dict[str, str], tables: dict[str, pa.Table],
+                defs: dict[str, Definition]) -> None:
+    """Write one month's rows whole (sorted), then its manifest (``days``: each day's event fingerprint)."""
+    store.delete_month_manifest(month)
+    for name, table in tables.items():
+        store.write_table(store.month_part_path(name, month), _sorted(table))
+    store.write_month_manifest(month, {"month": month, "days": days,
+                                       "versions": {n: d.month_version for n, d in sorted(defs.items())}})
+
+
+def _remove_parts(store: Store, folder: str, partition: str, names: Iterable[str]) -> None:
     for name in names:
-        prefix = f"{ROLLUPS}/{name}/dt={day}"
+        prefix = f"{folder}/{name}/{partition}"
         for rel in store.files(prefix):
             store.delete(store.path(prefix, rel))
+
+
+def remove_day(store: Store, day: str, names: Iterable[str]) -> None:
+    store.delete_manifest(day)
+    _remove_parts(store, ROLLUPS, f"dt={day}", names)
+
+
+def remove_month(store: Store, month: str, names: Iterable[str]) -> None:
+    store.delete_month_manifest(month)
+    _remove_parts(store, MONTHS, f"month={month}", names)
+
+
+def buildable_months(state: RollupState) -> list[str]:
+    """Stale months whose days all have valid rollups (their month rows are built from those)."""
+    return [m for m in state.stale_months()
+            if all(d in state.valid[n] for n in state.defs for d in state.month_days(m))]
 
 
 def days_between(days: Iterable[str], start: str | None, end: str | None) -> list[str]:
@@ -267,9 +400,11 @@ def days_between(days: Iterable[str], start: str | None, end: str | None) -> lis
 def rebuild(warehouse: str, settings=None, *, start: str | None = None, end: str | None = None,
             only_stale: bool = False, progress: bool = False) -> BuildResult:
     """Rebuild the rollups of the days start..end that hold events (``only_stale``: just those whose rollups
-    are not valid), and remove the rollups of days that no longer hold events. Call it holding the warehouse
-    lock (ingest, ``site-stats rollup``). On an S3 warehouse with the Athena engine, Athena rebuilds each day
-    (``AthenaRollupBuilder``); otherwise DuckDB does (reading S3 through pyarrow when the warehouse is there)."""
+    are not valid), and remove the rollups of days that no longer hold events; then rebuild the month level of
+    every month whose month rows are not valid and whose days all are, and remove that of months without events.
+    Call it holding the warehouse lock (ingest, ``site-stats rollup``). On an S3 warehouse with the Athena
+    engine, Athena rebuilds each day and month (``AthenaRollupBuilder``); otherwise DuckDB does (reading S3
+    through pyarrow when the warehouse is there)."""
     from tqdm.auto import tqdm
 
     store = Store.for_warehouse(str(warehouse), settings)
@@ -281,13 +416,22 @@ def rebuild(warehouse: str, settings=None, *, start: str | None = None, end: str
     for day in days_between(orphans - set(state.event_days), start, end):
         remove_day(store, day, present.keys())
         result.removed.append(day)
-    if not wanted:
+    months_present = store.rollup_months()
+    month_orphans = set(store.month_manifests()) | set().union(*(set(m) for m in months_present.values()))
+    for month in sorted(month_orphans - set(state.months())):
+        remove_month(store, month, months_present.keys())
+    if not wanted and not buildable_months(state):
         return result
     with _builder(store, state.defs, settings) as builder:
         for day in tqdm(wanted, desc="rollups", unit="day", disable=not progress):
             for name, rows in builder.build(day, state.event_days[day]).items():
                 result.rows[name] = result.rows.get(name, 0) + rows
             result.days.append(day)
+        if result.days:
+            state = RollupState.load(store, state.defs)
+        for month in tqdm(buildable_months(state), desc="rollup months", unit="month", disable=not progress):
+            builder.build_month(month, state)
+            result.months.append(month)
     return result
 
 
@@ -309,6 +453,10 @@ class LocalBuild:
         tables = self.engine.day(day, files)
         build_day(self.store, day, files, tables, self.defs)
         return {name: table.num_rows for name, table in tables.items()}
+
+    def build_month(self, month: str, state: RollupState) -> None:
+        tables = self.engine.month(state.month_days(month), state)
+        build_month(self.store, month, state.month_fingerprints(month), tables, self.defs)
 
     def __enter__(self) -> "LocalBuild":
         return self
@@ -352,6 +500,7 @@ class AthenaRollupBuilder:
             run = lambda query, params: athena.run(query, params, settings)  # noqa: E731
         self.run = run
         self.statements = {name: self.insert(d) for name, d in defs.items()}
+        self.month_statements = {name: self.insert_month(d) for name, d in defs.items()}
 
     @staticmethod
     def insert(definition: Definition) -> sql.Query:
@@ -362,11 +511,34 @@ class AthenaRollupBuilder:
         text = (f"INSERT INTO rollup_{definition.name}\nSELECT {', '.join(columns)}, dt\nFROM (\n{body}\n) AS rows")
         return sql.Query(f"rollup {definition.name} (athena)", text)
 
+    @staticmethod
+    def insert_month(definition: Definition) -> sql.Query:
+        """``INSERT INTO rollup_month_NAME SELECT <columns>, :month AS month FROM (<the month level's SQL>)``,
+        the month level reading the table ``rollup_NAME`` (the days are given with ``with_rollups``)."""
+        columns = [c for c in definition.columns if c != "dt"]
+        text = (f"INSERT INTO {sql.MONTH_PREFIX}{definition.name}\nSELECT {', '.join(columns)}, :month AS month\n"
+                f"FROM (\n{definition.month_query.text}\n) AS rows")
+        return sql.Query(f"rollup {definition.name} month (athena)", text)
+
     def ensure_tables(self, first_day: str | None) -> None:
         self.lake.register(first_day)  # the database and the events table the statements read
         for name, definition in self.defs.items():
-            self.lake.register_table(f"rollup_{name}", rollup_schema(definition), partitioned=True,
-                                     first_day=first_day, folder=f"{ROLLUPS}/{name}")
+            schema = rollup_schema(definition)
+            self.lake.register_table(f"rollup_{name}", schema, partitioned=True, first_day=first_day,
+                                     folder=f"{ROLLUPS}/{name}")
+            self.lake.register_table(f"{sql.MONTH_PREFIX}{name}", schema, partitioned=True, first_day=first_day,
+                                     folder=f"{MONTHS}/{name}", partition="month")
+
+    def build_month(self, month: str, state: RollupState) -> None:
+        """The month's rows from its days' rows in ``rollup_NAME``: its objects deleted, then INSERT INTO."""
+        self.store.delete_month_manifest(month)
+        days = state.month_days(month)
+        for name, statement in self.month_statements.items():
+            remove_month(self.store, month, [name])
+            self.run(statement.with_rollups(StoredDays(f"rollup_{name}", days)), {"month": month})
+        self.store.write_month_manifest(month, {"month": month, "days": state.month_fingerprints(month),
+                                                "engine": "athena",
+                                                "versions": {n: d.month_version for n, d in sorted(self.defs.items())}})
 
     def build(self, day: str, files: list[tuple[str, int]]) -> dict[str, int]:
         self.store.delete_manifest(day)  # the day is computed from the events until every rollup is in

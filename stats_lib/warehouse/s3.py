@@ -174,28 +174,34 @@ class S3Warehouse:
         self.register_table("rejects", REJECT_SCHEMA, partitioned=False)
 
     def register_table(self, name: str, schema: pa.Schema, *, partitioned: bool, first_day: str | None = None,
-                       folder: str | None = None) -> None:
+                       folder: str | None = None, partition: str = "dt") -> None:
         """Create the Glue table ``name`` over ``<warehouse>/<folder>/`` (default: the table's name) for Parquet of
-        ``schema``, or add the columns it lacks. ``partitioned``: by ``dt`` (``dt=YYYY-MM-DD/`` folders) with
-        partition projection from the earliest of the table's first day and ``first_day`` (default today) to NOW;
-        no partition is registered, ever. Rollup tables: ``register_table("rollup_daily", schema,
-        partitioned=True, folder="rollups/daily")``."""
+        ``schema``, or add the columns it lacks. ``partitioned``: by ``dt`` (``dt=YYYY-MM-DD/`` folders), or by
+        ``partition="month"`` (``month=YYYY-MM/`` folders: the month-level rollups), with partition projection
+        from the earliest of the table's first day and ``first_day`` (default today) to NOW; no partition is
+        registered, ever. Rollup tables: ``register_table("rollup_daily", schema, partitioned=True,
+        folder="rollups/daily")``."""
         import awswrangler as wr
 
         database = self.settings.database
         projection: Any = None  # awswrangler wants its own TypedDict
+        parameters = {"classification": "parquet"}
         if partitioned:
+            monthly = partition == "month"
             start = first_day or dt.datetime.now(dt.timezone.utc).date().isoformat()
+            start = start[:7] if monthly else start
             if wr.catalog.does_table_exist(database=database, table=name, boto3_session=self.aws):
                 current = wr.catalog.get_table_parameters(database=database, table=name, boto3_session=self.aws)
-                start = min(start, current.get("projection.dt.range", start).split(",")[0])
-            projection = {"projection_types": {"dt": "date"}, "projection_ranges": {"dt": f"{start},NOW"},
-                          "projection_formats": {"dt": "yyyy-MM-dd"}}
+                start = min(start, current.get(f"projection.{partition}.range", start).split(",")[0])
+            projection = {"projection_types": {partition: "date"}, "projection_ranges": {partition: f"{start},NOW"},
+                          "projection_formats": {partition: "yyyy-MM" if monthly else "yyyy-MM-dd"}}
+            if monthly:
+                parameters[f"projection.{partition}.interval.unit"] = "MONTHS"
         wr.catalog.create_parquet_table(
             database=database, table=name, path=self.uri(*(folder or name).split("/")) + "/",
             columns_types={c["Name"]: c["Type"] for c in glue_columns(schema)},
-            partitions_types={"dt": "string"} if partitioned else None,
-            compression="zstd", parameters={"classification": "parquet"},
+            partitions_types={partition: "string"} if partitioned else None,
+            compression="zstd", parameters=parameters,
             mode="append",  # of the catalog entry: keep the table, add what is new (never the data's append)
             athena_partition_projection_settings=projection, boto3_session=self.aws,
         )
