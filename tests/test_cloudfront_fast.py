@@ -132,3 +132,18 @@ def test_damaged_gzip_keeps_the_same_lines_either_way(generated, tmp_path):
     cut = tmp_path / "cut.gz"
     cut.write_bytes(paths[0].read_bytes()[:-2000])
     _same(cut)
+
+
+def test_decode_column_equals_decode_on_each_value():
+    """The vectorised %20 path and the per-value ``decode`` agree on tricky and on random (seeded) values."""
+    import random
+
+    tricky = ["", "-", "%", "%2", "%20", "%%20", "%20%", "%2520", "a%20b%2Cc", "%20%20", "%2g", "%C3%A9t%C3%A9", "%E9",
+              "%2520%20", "Mozilla/5.0%20(X11;%20Linux)", "100%", "%2%20", "%20%2", "\u00e9%20\u00e8", None]
+    rng = random.Random(13)
+    alphabet = ["%", "2", "0", "5", "C", "a", " ", "\u00e9", "%20", "%25", "%2C", "%E9"]
+    randoms = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(5000)]
+    values = pa.array(tricky + randoms, pa.string())
+    assert cloudfront.decode_column(values).to_pylist() == [cloudfront.decode(v) for v in values.to_pylist()]
+    plain = pa.array(["a%20b", "c", None, "a%20b"], pa.string())  # nothing for the slow path
+    assert cloudfront.decode_column(plain).to_pylist() == ["a b", "c", None, "a b"]

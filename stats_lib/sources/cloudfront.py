@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from .._arrow import flat, map_distinct
+from .._arrow import flat
 from ..schema import RAW_SCHEMA
 from .base import LineReader, float_column, int_column
 from .blocks import byte_blocks, checked_lines, plain_lines
@@ -73,6 +73,19 @@ def decode(value: str | None) -> str | None:
     if "%25" in value and "%" in once:
         once = unquote(once, errors="replace")
     return once
+
+
+def decode_column(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``decode`` of every value, computed once per distinct value: inside Arrow for the values whose only
+    escapes are ``%20`` (spaces: most user agents, referrers and paths), with ``decode`` for the others."""
+    encoded = pc.dictionary_encode(flat(values))
+    distinct = encoded.dictionary
+    decoded = pc.replace_substring(distinct, "%20", " ")
+    other = pc.match_substring(pc.replace_substring(distinct, "%20", ""), "%")  # any other '%': an escape to decode
+    if pc.any(other).as_py():
+        slow = pa.array([decode(v) for v in distinct.filter(other).to_pylist()], pa.string())
+        decoded = pc.replace_with_mask(decoded, other, slow)
+    return pc.take(decoded, encoded.indices)
 
 
 def parse(reader: LineReader, fast: bool = True) -> Iterator[pa.Table]:
@@ -248,7 +261,7 @@ def _table(col: Callable[[str], pa.Array], n: int, names: set[str], numbers: pa.
             continue
         values = col(field)
         if field in ("cs(User-Agent)", "cs(Referer)", "cs-uri-stem", "sc-content-type"):
-            values = map_distinct(values, decode, pa.string())
+            values = decode_column(values)
         columns[target] = values
     if "cs(User-Agent)" in names:  # recorded but empty ('-'): a bot by definition
         columns["user_agent"] = pc.fill_null(columns["user_agent"], "")

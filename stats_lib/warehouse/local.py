@@ -177,7 +177,7 @@ class LocalWarehouse:
         return self.events_dir / f"dt={day}" / f"{name}.parquet"
 
     def open_events(self, day: str, name: str) -> "AtomicParquetWriter":
-        return AtomicParquetWriter(self.event_path(day, name), STORED_SCHEMA)
+        return AtomicParquetWriter(self.event_path(day, name), STORED_SCHEMA, statistics=EVENT_STATISTICS)
 
     def write_rejects(self, name: str, table: pa.Table) -> None:
         path = self.rejects_dir / f"{name}.parquet"
@@ -194,14 +194,26 @@ class LocalWarehouse:
         return sorted(self.rejects_dir.glob("*.parquet")) if self.rejects_dir.exists() else []
 
 
-class AtomicParquetWriter:
-    """A Parquet file written under a temporary name and renamed into place by ``commit``."""
+# (reader, issue 13) The event columns whose row-group min/max are written: every non-text column and the text
+# columns a query filters on (site, path, status class, event name, country...). The others (user agents, visitor
+# ids, addresses, referrers...) are never a filter a range could answer; their statistics cost about a third of
+# the Parquet write (measured: 0.22 -> 0.15 CPU s per 167k rows, same file size).
+EVENT_STATISTICS = [f.name for f in STORED_SCHEMA if not pa.types.is_string(f.type)] + [
+    "site", "source", "source_file", "method", "path", "content_type", "protocol", "operation", "edge_result_type",
+    "event_name", "props", "device", "country_code",
+]
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
+
+class AtomicParquetWriter:
+    """A Parquet file written under a temporary name and renamed into place by ``commit``; ``statistics``: the
+    columns whose min/max are written (default: all)."""
+
+    def __init__(self, path: Path, schema: pa.Schema, statistics: list[str] | None = None) -> None:
         self.path = path
         self.tmp = path.with_name(f"{path.name}.{tmp_tag()}{TMP_SUFFIX}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
+        self._writer = pq.ParquetWriter(self.tmp, schema, compression="zstd",
+                                        write_statistics=True if statistics is None else statistics)
         self.rows = 0
 
     def write(self, table: pa.Table) -> None:
