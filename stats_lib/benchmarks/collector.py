@@ -133,6 +133,26 @@ def _wait_listening(proc: subprocess.Popen, port: int) -> subprocess.Popen:
     raise RuntimeError("the server did not start within 60 s")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, from /proc (Linux); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_per_request(proc: subprocess.Popen, load) -> tuple[dict, float | None]:
+    """Run the load; (its figures, the server's CPU microseconds per answered request). CPU time is what the
+    server itself spent, so it varies far less with the machine's other load than rates and latencies do."""
+    before = _cpu_seconds(proc.pid)
+    out = _runner()(load)
+    after = _cpu_seconds(proc.pid)
+    answered = len(out["accepted"]) + sum(out["refused"].values())
+    cpu = (after - before) / answered * 1e6 if before is not None and after is not None and answered else None
+    return out, cpu
+
+
 def _stored_ids(warehouse: Path) -> list[int]:
     import duckdb
 
@@ -157,24 +177,23 @@ def baseline(duration: float) -> dict:
     port = _free_port()
     proc = _serve_plain(port)
     try:
-        out = _runner()(_load(port, duration))
+        out, cpu = _cpu_per_request(proc, _load(port, duration))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     lat = sorted(out["latencies"])
     return {"events_per_second": out["measured_events"] / out["measured_seconds"],
-            "p50_ms": _percentile(lat, 50) * 1000, "p99_ms": _percentile(lat, 99) * 1000}
+            "p50_ms": _percentile(lat, 50) * 1000, "p99_ms": _percentile(lat, 99) * 1000, "cpu_us": cpu}
 
 
 def measure(duration: float) -> dict:
     """Run the server and the load; return the figures (and the loss check)."""
-    runner = _runner()
     with tempfile.TemporaryDirectory(prefix="site-stats-bench-collector-") as tmp:
         warehouse = Path(tmp) / "warehouse"
         port = _free_port()
         proc = _serve(warehouse, port)
         try:
-            out = runner(_load(port, duration))
+            out, cpu = _cpu_per_request(proc, _load(port, duration))
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=120)
@@ -186,7 +205,7 @@ def measure(duration: float) -> dict:
         "p50_ms": _percentile(lat, 50) * 1000, "p99_ms": _percentile(lat, 99) * 1000, "max_ms": lat[-1] * 1000,
         "accepted": len(out["accepted"]), "refused": out["refused"], "stored": len(stored),
         "lost": len(accepted - set(stored)), "doubled": len(stored) - len(set(stored)),
-        "seconds": out["measured_seconds"],
+        "seconds": out["measured_seconds"], "cpu_us": cpu,
     }
 
 
@@ -205,7 +224,8 @@ commit; the rest of the enrichment per segment on its way into Parquet) under
 {CLIENTS} concurrent keep-alive clients for {figures['seconds']:.1f} s after a {WARM_UP:.0f} s warm-up, on this
 shared 2-core machine (the load generator runs on the same machine and takes a core of its own; load average
 {load:.1f} when the run ended). Baseline, same load in the same run: a plain Starlette endpoint answering 202
-without validation, enrichment, WAL or fsync.
+without validation, enrichment, WAL or fsync. The server's CPU time per answered request (from /proc) varies far
+less with the machine's other load than the rates and latencies do.
 
 | figure | collector | plain endpoint | target |
 |---|---|---|---|
@@ -213,9 +233,14 @@ without validation, enrichment, WAL or fsync.
 | latency p50 | {figures['p50_ms']:.1f} ms | {plain['p50_ms']:.1f} ms | |
 | latency p99 | {figures['p99_ms']:.1f} ms | {plain['p99_ms']:.1f} ms | < 50 ms |
 | latency max | {figures['max_ms']:.1f} ms | | |
+| server CPU per answered request | {_micros(figures['cpu_us'])} | {_micros(plain['cpu_us'])} | |
 | answered 202 / stored in the warehouse | {figures['accepted']:,} / {figures['stored']:,} ({verdict}) | | zero loss |
 | refused | {refused} | | none |
 """
+
+
+def _micros(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.0f} µs"
 
 
 if __name__ == "__main__":
