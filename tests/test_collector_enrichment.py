@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -132,3 +133,21 @@ def test_a_record_holds_the_ip_prefix_and_place_but_never_the_ip(enrichers):
     assert (record["ip_prefix"], record["country_code"], record["city"]) == ("81.2.69.0/24", "GB", "London")
     proxy = collector.record(dict(row, geo={"country_code": "FR", "city": "Paris"}))  # a trusted CloudFront's
     assert (proxy["country_code"], proxy.get("city"), proxy.get("region")) == ("FR", "Paris", None)
+
+
+def test_moving_a_segment_never_reads_a_salt(enrichers):
+    """A segment left by a crash days ago is moved after its day's salt was deleted: the stored visitor ids are
+    the ones computed on arrival, and the deleted salt is not created again."""
+    collector, _ = enrichers
+    rows = _rows()[:10]
+    wal = b"".join(encode_record(collector.record(dict(row))) for row in rows)
+    day = "2026-11-30"
+    collector.salts.backend.delete(day)
+    collector.salts._cache.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an expired salt used again would warn
+        got = collector.finish(read_records(wal, "s")[0], "s")
+    assert collector.salts.backend.read(day) is None
+    expected = [json.loads(line)["visitor_id"] for line in wal.splitlines()]
+    kept = {d["line_number"] for d in got.dropped}
+    assert got.events["visitor_id"].to_pylist() == [v for n, v in enumerate(expected, 1) if n not in kept]

@@ -136,7 +136,9 @@ class Enricher:
         self.salts = salts or SaltStore.in_folder(Path(salts_dir) if salts_dir else Path(settings.warehouse) / "_salts",
                                                   retention_days=settings.salt_retention_days)
         self.geo = GeoLocator(settings.geoip_path)
-        self.enrichment = Enrichment(self.salts, self.geo)  # every cache, for the life of the collector
+        # step 2's pipeline (every cache, for the life of the collector) never reads a salt: the visitor ids come
+        # from the records, and a segment of a day whose salt was deleted must not bring that salt back
+        self.enrichment = Enrichment(_NoSalts(), self.geo)
         self._places: dict[str, tuple] = {}  # client IP -> (prefix, geo columns); memory only
 
     # -- step 1: per request, the full IP in memory ----------------------------------------------------------
@@ -210,6 +212,14 @@ class Enricher:
 
     def purge_salts(self) -> None:
         self.salts.purge()
+
+
+class _NoSalts:
+    """The salts of step 2's pipeline: a fixed key, as the visitor ids it computes are replaced by the records'
+    (computed per request with the day's real salt)."""
+
+    def salt(self, day: str) -> bytes:
+        return bytes(32)
 
 
 def raw_row(*, ts: dt.datetime, client_ip: str | None, site: str, path: str, query: str | None,
