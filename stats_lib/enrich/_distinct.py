@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._arrow import encode
+from .._arrow import encode, flat
 
 
 class DistinctCache:
@@ -45,11 +45,26 @@ class DistinctCache:
         self.clear()
 
     def clear(self) -> None:
-        self.keys = pa.array([], pa.string())  # the values, by code
-        self._columns = [pa.array([], f.type) for f in self.schema]
+        self._key_chunks: list[pa.Array] = []  # the values, by code, in chunks (see ``_add``)
+        self._column_chunks: list[list[pa.Array]] = [[] for _ in self.schema]
+        self._size = 0
+        self._flat_keys: pa.Array | None = pa.array([], pa.string())
+        self._code_of: dict[str, int] | None = None  # value -> code, once the cache is large (``_positions``)
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return self._size
+
+    @property
+    def keys(self) -> pa.Array:
+        """The values, by code."""
+        if self._flat_keys is None:
+            self._key_chunks = [pa.concat_arrays(self._key_chunks)] if self._key_chunks else []
+            self._flat_keys = self._key_chunks[0] if self._key_chunks else pa.array([], pa.string())
+        return self._flat_keys
+
+    @property
+    def _columns(self) -> list[pa.Array | pa.ChunkedArray]:
+        return [pa.chunked_array(chunks, f.type) for chunks, f in zip(self._column_chunks, self.schema)]
 
     @staticmethod
     def _rows_to_columns(fn: Callable[[str], tuple], width: int) -> Callable[[pa.Array], list]:
@@ -60,19 +75,32 @@ class DistinctCache:
         return many
 
     def _append(self, new_keys: pa.Array) -> None:
-        self._columns = [
-            pa.concat_arrays([col, new if isinstance(new, pa.Array) else pa.array(new, f.type)])
-            for col, new, f in zip(self._columns, self.many(new_keys), self.schema)
-        ]
+        for chunks, new, f in zip(self._column_chunks, self.many(new_keys), self.schema):
+            _add(chunks, new if isinstance(new, pa.Array) else pa.array(new, f.type))
+        if self._code_of is not None:
+            self._code_of.update(zip(new_keys.to_pylist(), range(self._size, self._size + len(new_keys))))
+        _add(self._key_chunks, new_keys)
+        self._flat_keys = None
+        self._size += len(new_keys)
 
     def _positions(self, uniques: pa.Array) -> pa.Array:
-        positions = pc.index_in(uniques, value_set=self.keys)
+        """The code of each distinct value, null for those not known yet. ``pc.index_in`` builds a hash set of the
+        keys on every call: right while the cache is small next to the batch; once it is large (hundreds of
+        thousands of addresses), a dict kept across batches answers in time proportional to the batch only."""
+        if self._size <= _INDEX_IN_RATIO * len(uniques):
+            return pc.index_in(uniques, value_set=self.keys)
+        if self._code_of is None:
+            self._code_of = dict(zip(self.keys.to_pylist(), range(self._size)))
+        code_of = self._code_of
+        return pa.array([code_of.get(v) for v in uniques.to_pylist()], pa.int32())
+
+    def _known(self, uniques: pa.Array) -> pa.Array:
+        positions = self._positions(uniques)
         if positions.null_count:
             missing = pc.is_null(positions)
             new_keys = uniques.filter(missing)
-            start = len(self.keys)
+            start = len(self)
             self._append(new_keys)
-            self.keys = pa.concat_arrays([self.keys, new_keys])
             # the new keys take rows start, start+1, ... in the order the mask lists them
             positions = pc.replace_with_mask(positions, missing, pa.array(range(start, start + len(new_keys)), pa.int32()))
         return positions
@@ -84,7 +112,7 @@ class DistinctCache:
         with self._lock:
             if len(self) + len(encoded.dictionary) > self.max_size:
                 self.clear()
-            rows = pc.take(self._positions(encoded.dictionary), encoded.indices)
+            rows = pc.take(self._known(encoded.dictionary), encoded.indices)
             return rows, self._columns
 
     def codes(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -96,6 +124,20 @@ class DistinctCache:
         """One output column per schema field, aligned with ``values``."""
         rows, columns = self._rows(values)
         return {
-            f.name: pa.nulls(len(rows), f.type) if col.null_count == len(col) else pc.take(col, rows)
+            f.name: pa.nulls(len(rows), f.type) if col.null_count == len(col) else flat(pc.take(col, rows))
             for f, col in zip(self.schema, columns)
         }
+
+
+_INDEX_IN_RATIO = 8  # _positions: pc.index_in while the cache holds at most this many times the batch's values
+
+
+def _add(chunks: list[pa.Array], new: pa.Array) -> None:
+    """Append ``new`` to a list of chunks kept few: neighbours of similar length are merged (as a binary counter
+    merges), so a value is copied O(log n) times over a run instead of at every batch."""
+    if len(new) == 0:
+        return
+    chunks.append(new)
+    while len(chunks) > 1 and len(chunks[-2]) <= 2 * len(chunks[-1]):
+        last = chunks.pop()
+        chunks[-1] = pa.concat_arrays([chunks[-1], last])
