@@ -77,3 +77,27 @@ def test_a_run_asks_the_detector_once_per_key():
     other = "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0.0.0 Safari/537.36"
     assert parser.parse(other).device == devices.device_class(other, "Android", "Pixel 7")
     assert len(parser.detections.answers) == 2
+
+
+def test_named_bots_skip_the_device_class_and_the_columns_stay_the_same():
+    """The pipeline's wiring (``UserAgents.bot_named`` = ``Bots.named``) never computes a named bot's class; the
+    columns the pipeline keeps (device "bot" for every bot) equal those of a plain ``UserAgents``, on every agent of
+    the bench corpus."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from stats_lib.enrich.bots import Bots
+
+    uas = pa.array(corpus_agents("default") + [None], pa.string())
+    plain = agents.UserAgents()
+    expected = plain.columns(uas)
+    wired = agents.UserAgents()
+    bots = Bots(wired)
+    wired.bot_named = bots.named
+    is_bot = pc.fill_null(bots.columns(uas)["is_bot"], False)
+    got = wired.columns(uas)
+    assert pc.sum(is_bot).as_py() > 300
+    for name in ("browser", "browser_version", "os", "os_version"):
+        assert got[name].equals(expected[name]), name
+    assert pc.if_else(is_bot, "bot", got["device"]).equals(pc.if_else(is_bot, "bot", expected["device"]))
+    assert len(wired.parsed) < len(plain.parsed) - 300  # the bots were never given a device class

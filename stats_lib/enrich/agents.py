@@ -11,6 +11,7 @@ other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -49,7 +50,22 @@ def _version(major: str | None, minor: str | None = None) -> str | None:
     return f"{major}.{minor}" if minor else major
 
 
-def _resolve(ua: str, detections: devices.Detections | None = None) -> Agent:
+@dataclass(frozen=True, slots=True)
+class Families:
+    """What ua-parser says of one user agent (no device class: that is ``devices.device_class``'s, and costly)."""
+
+    browser: str | None
+    browser_version: str | None
+    os: str | None
+    os_version: str | None
+    device_family: str | None  # ua-parser's device model family ("Spider" for its crawlers)
+
+    @property
+    def spider(self) -> bool:
+        return self.device_family == "Spider"
+
+
+def _families(ua: str) -> Families:
     from ua_parser import Domain
 
     res = resolver()(ua, Domain.ALL)
@@ -59,14 +75,12 @@ def _resolve(ua: str, detections: devices.Detections | None = None) -> Agent:
     os_family = res.os.family if res.os else None
     if os_family == "Other":
         os_family = None
-    device_family = res.device.family if res.device else None
-    return Agent(
+    return Families(
         browser=browser,
         browser_version=res.user_agent.major if res.user_agent and browser else None,
         os=os_family,
         os_version=_version(res.os.major, res.os.minor) if res.os and os_family else None,
-        device=devices.device_class(ua, os_family, device_family, detections),
-        spider=device_family == "Spider",
+        device_family=res.device.family if res.device else None,
     )
 
 
@@ -81,7 +95,20 @@ class UserAgents:
         self.max_size = max_size
         self.parsed: dict[str, Agent] = {}
         self.detections = devices.Detections()  # the device detector's answers, shared by agents with one key
+        self.seen_families: dict[str, Families] = {}
+        # whether the run's bot step names an agent (``bots.Bots.named``, set by the pipeline): a named bot's
+        # device is "bot" whatever its class, so its class is never computed (the detector is the costly part)
+        self.bot_named: Callable[[str], bool] | None = None
         self._columns = DistinctCache(self._row, _SCHEMA, max_size=max_size)
+
+    def families(self, ua: str) -> Families:
+        """ua-parser's answer for one non-empty agent (remembered; the parse of ``parse`` without the device class)."""
+        found = self.seen_families.get(ua)
+        if found is None:
+            if len(self.seen_families) >= self.max_size:
+                self.seen_families.clear()
+            found = self.seen_families[ua] = _families(ua)
+        return found
 
     def parse(self, ua: str | None) -> Agent | None:
         """One user agent parsed (remembered); None for a null or empty agent."""
@@ -91,10 +118,16 @@ class UserAgents:
         if agent is None:
             if len(self.parsed) >= self.max_size:
                 self.parsed.clear()
-            agent = self.parsed[ua] = _resolve(ua, self.detections)
+            f = self.families(ua)
+            agent = self.parsed[ua] = Agent(browser=f.browser, browser_version=f.browser_version, os=f.os,
+                                            os_version=f.os_version, spider=f.spider,
+                                            device=devices.device_class(ua, f.os, f.device_family, self.detections))
         return agent
 
     def _row(self, ua: str) -> tuple:
+        if self.bot_named is not None and ua.strip() and self.bot_named(ua):
+            f = self.families(ua)
+            return (f.browser, f.browser_version, f.os, f.os_version, devices.BOT)
         agent = self.parse(ua)
         if agent is None:  # empty or blank: recorded, but nothing to parse
             return (None, None, None, None, "other")

@@ -209,9 +209,9 @@ def classify(user_agent: str, agents: UserAgents) -> str | None:
     hit = ls.cua.match(text)
     if hit:
         return _clean_name(hit[1], "Bot")
-    agent = agents.parse(user_agent)
-    if agent is not None and agent.spider:
-        return agent.browser or "Spider"
+    families = agents.families(user_agent)
+    if families.spider:
+        return families.browser or "Spider"
     if ls.crawlerdetect.match(text):  # cheap check first; exclusions only for the few that match
         hit = ls.crawlerdetect.match(ls.crawlerdetect_exclusions.sub("", text))
         if hit:
@@ -226,7 +226,22 @@ class Bots:
 
     def __init__(self, agents: UserAgents | None = None, max_size: int = CACHE_SIZE) -> None:
         self.agents = agents if agents is not None else UserAgents()
-        self._names = DistinctCache(lambda ua: (self.name(ua),), pa.schema([("bot_name", pa.string())]), max_size)
+        self.max_size = max_size
+        self.seen: dict[str, str | None] = {}  # the names found so far (``named``), bounded like the cache
+        self._names = DistinctCache(lambda ua: (self._remembered(ua),), pa.schema([("bot_name", pa.string())]),
+                                    max_size)
+
+    def _remembered(self, user_agent: str) -> str | None:
+        name = self.name(user_agent)
+        if len(self.seen) >= self.max_size:
+            self.seen.clear()
+        self.seen[user_agent] = name
+        return name
+
+    def named(self, user_agent: str) -> bool:
+        """Whether ``name`` gives this non-null agent a bot name (remembered from ``columns``)."""
+        name = self.seen[user_agent] if user_agent in self.seen else self.name(user_agent)
+        return name is not None
 
     def name(self, user_agent: str | None) -> str | None:
         """The bot's name, 'Empty user agent' for an empty one, None for a human or an unknown (null) agent."""

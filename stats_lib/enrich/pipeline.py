@@ -42,6 +42,7 @@ class Enrichment:
         self.geo = geo
         self.agents = UserAgents()
         self.bots = Bots(self.agents)
+        self.agents.bot_named = self.bots.named  # a named bot's device is "bot": its class is never computed
         self.referrers = Referrers()
         self.campaigns = Campaigns()
         self.visitors = VisitorIds(salts)
