@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 import json
+import os
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -99,7 +101,8 @@ def test_group_commit_writes_concurrent_events_together(sink_settings):
     _accept(sink, [f"/p{i}" for i in range(50)])
     segment = sink.wal._current
     assert segment is not None and segment.events == 50
-    assert len(segment.path.read_bytes().splitlines()) == 50  # one record per event...
+    records = segment.path.read_bytes().rstrip(b"\0")  # the space reserved ahead holds zeros
+    assert len(records.splitlines()) == 50 and b"\0" not in records  # one record per event...
     assert sink.batches < 50  # ... in fewer writes (and fsyncs) than events
     assert b"81.2.69.142" not in segment.path.read_bytes()  # only what the IP gives is in the WAL, never the IP
     assert oct(segment.path.stat().st_mode & 0o777) == "0o600"
@@ -142,6 +145,40 @@ def test_a_torn_last_line_was_never_answered_and_is_skipped(sink_settings):
         fh.write(b'{"events":[{"ts":1,"path":"/torn"')  # a write cut by a crash (its fsync never returned)
     _restart(sink_settings)
     assert _paths(sink_settings) == ["/kept"]
+
+
+def test_a_segment_reserves_space_ahead_and_gives_it_back_when_sealed(sink_settings):
+    sink = LocalSink(sink_settings)
+    _accept(sink, ["/r"])
+    segment = sink.wal._current
+    assert segment.path.stat().st_size > segment.size > 0  # zeros past the record, written into, never appended
+    sink.wal.seal()
+    assert segment.path.stat().st_size == segment.size
+    _restart(sink_settings)
+    assert _paths(sink_settings) == ["/r"]
+
+
+def test_a_failed_write_leaves_nothing_behind(sink_settings, monkeypatch):
+    """A write that fails half way (a full disk) was answered 503: its half is zeroed again, so the next batch,
+    written in its place, is not read after a line of an event the client was told to send again."""
+    sink = LocalSink(sink_settings)
+    _accept(sink, ["/before"])
+    segment = sink.wal._current
+    pwrite = os.pwrite
+
+    def half_then_full(fd: int, data, offset: int) -> int:
+        if len(data) > 1 and any(data):  # the batch, not the zeros that undo it
+            pwrite(fd, bytes(data[: len(data) * 3 // 4]), offset)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return pwrite(fd, data, offset)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "pwrite", half_then_full)
+        with pytest.raises(OSError):
+            segment.write(b"".join(b'{"ts":1,"path":"/refused-%d"}\n' % n for n in range(100)))  # > a record
+    _accept(sink, ["/after"])
+    _restart(sink_settings)
+    assert _paths(sink_settings) == ["/after", "/before"]
 
 
 def test_a_clean_stop_brings_the_rollups_up_to_date(sink_settings):

@@ -90,7 +90,11 @@ def encode_record(record: dict) -> bytes:
 
 def read_records(data: bytes, source_file: str) -> tuple[pa.Table, list[dict]]:
     """(the WAL records of a segment's bytes, its damaged lines as reject records). A torn last line (a write cut
-    by a crash: never answered) is left out. Records are numbered by their line in the segment."""
+    by a crash: never answered) is left out, and so is everything from the first zero byte on (space the WAL
+    reserved and had not written yet). Records are numbered by their line in the segment."""
+    unwritten = data.find(b"\0")
+    if unwritten >= 0:
+        data = data[:unwritten]
     data = data[: data.rfind(b"\n") + 1]
     if not data:
         return WAL_SCHEMA.empty_table(), []

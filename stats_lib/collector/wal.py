@@ -5,7 +5,8 @@ Concurrent requests share one synchronous write (``GroupCommit``; the file is ``
 it is on disk, like write + ``fdatasync``): while one batch is being written, the next requests gather behind it. A segment is sealed when it is old or full enough; sealed segments are
 moved into the warehouse by the sink, which deletes a segment only once its Parquet files and ledger record are
 in place. Segments left by a crashed process are sealed segments for the next one. A line cut short by a crash
-was never answered (its write had not returned), so readers skip a torn last line.
+was never answered (its write had not returned), so readers skip a torn last line, and stop at the first zero
+byte (space reserved ahead and not written yet: ``Segment``).
 
 The segments hold no raw IP (what needs the full address is computed before they are written: ``store``) and are
 private to their owner (0600).
@@ -29,34 +30,59 @@ from ..warehouse.local import _fsync  # works on a folder too: makes a new file'
 
 SUFFIX = ".wal"
 MAX_BATCH = 2000  # events per group commit
+PREALLOCATE = 4 << 20  # bytes a segment's reserved space grows by (about 10,000 events)
 
 
 @dataclass
 class Segment:
+    """One open segment. Its space is reserved ahead (``PREALLOCATE`` bytes at a time, zeros until written), so
+    a group commit overwrites reserved space: the synchronous write then flushes data, not the file system's
+    journal (growing a file is a metadata change that waits for every other file's pending changes: on a busy
+    disk that is where the slow commits come from). Readers stop at the first zero byte."""
+
     path: Path
     fd: int
     opened: float  # monotonic
     events: int = 0
-    size: int = 0  # bytes written (the file is opened with O_APPEND and written only here)
+    size: int = 0  # bytes of records written
+    reserved: int = 0  # bytes reserved on disk (zeros past ``size``)
 
     @property
     def name(self) -> str:
         return self.path.stem
 
     def write(self, data: bytes) -> None:
-        """Append ``data`` durably: the file is opened ``O_DSYNC``, so a ``write`` returns once its bytes (and the
-        file's new size) are on disk, as ``write`` + ``fdatasync`` would, in one system call (one release of
-        the GIL, not two). A write that fails is cut off again, so no half line is left inside."""
+        """Write ``data`` after the records durably: the file is opened ``O_DSYNC``, so a ``write`` returns once
+        its bytes are on disk, as ``write`` + ``fdatasync`` would, in one system call (one release of the GIL).
+        A write that fails is zeroed again, so no half line is left for the next batch to follow."""
+        end = self.size + len(data)
+        if end > self.reserved:
+            self._reserve(max(PREALLOCATE, end - self.reserved))
+        at = self.size
         try:
             view = memoryview(data)
             while view:
-                written = os.write(self.fd, view)
-                view = view[written:]
-        except OSError:
+                written = os.pwrite(self.fd, view, at)
+                view, at = view[written:], at + written
+        except OSError:  # zeros over all of it: a synchronous write that failed (EIO) may still have left its bytes
             with contextlib.suppress(OSError):  # if this fails too, the reader keeps the damaged line as a reject
-                os.ftruncate(self.fd, self.size)
+                os.pwrite(self.fd, bytes(len(data)), self.size)
             raise
-        self.size += len(data)
+        self.size = end
+
+    def _reserve(self, more: int) -> None:
+        try:
+            os.posix_fallocate(self.fd, self.reserved, more)
+            os.fsync(self.fd)  # the new size is on disk before anything is written into it
+            self.reserved += more
+        except OSError:  # a file system without fallocate: the writes grow the file as they go
+            self.reserved = 1 << 62
+
+    def close(self) -> None:
+        """Give back the reserved space past the records, and close."""
+        with contextlib.suppress(OSError):  # not needed for correctness: readers stop at the first zero byte
+            os.ftruncate(self.fd, self.size)
+        os.close(self.fd)
 
 
 class WriteAheadLog:
@@ -102,7 +128,7 @@ class WriteAheadLog:
     def _open(self) -> Segment:
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         path = self.folder / f"collector-{stamp}-{secrets.token_hex(4)}{SUFFIX}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_DSYNC, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DSYNC, 0o600)
         _fsync(self.folder)  # the new file's name survives a crash
         self._current = Segment(path, fd, time.monotonic())
         return self._current
@@ -110,7 +136,7 @@ class WriteAheadLog:
     def _seal(self) -> None:
         segment, self._current = self._current, None
         assert segment is not None  # only called with a segment open
-        os.close(segment.fd)
+        segment.close()
         if segment.events:
             self.on_sealed(segment.path)
         else:
