@@ -326,3 +326,79 @@ def test_month_measures_follow_the_definition_and_refuse_what_cannot_be_summed()
     avg = sql.Query("rollup avg", "SELECT dt, site, AVG(time_taken_ms) AS mean FROM events GROUP BY dt, site")
     with pytest.raises(ValueError, match="cannot be combined across days"):
         sql.rollup_measures(avg)
+
+
+# -- the exact top 100 of referrer_pages (threshold method), against a plain sum in Python -----------------
+def _python_top(rows: list[dict], k: int = 100) -> list[tuple]:
+    totals: dict[tuple, list[int]] = {}
+    for r in rows:
+        t = totals.setdefault((r["source"], r["referrer"], r["path"]), [0, 0])
+        t[0] += r["visitors"]
+        t[1] += r["pageviews"]
+    order = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0][0], kv[0][1],
+                                                   (kv[0][2] is None, kv[0][2] or "")))
+    return [(s, ref, path, v, p) for (s, ref, path), (v, p) in order[:k]]
+
+
+def _rollup_rows(seed: int, kind: str) -> list[dict]:
+    """Rows of rollup_referrer_pages (one per part, site and group) shaped to trouble a pruned top 100."""
+    import random
+
+    rnd = random.Random(seed)
+    parts = [f"2026-03-{d:02d}" for d in range(1, 21)]
+    sites = ["a.example", "b.example"]
+    cells: dict[tuple, list[int]] = {}
+
+    def add(part: str, site: str, group: tuple, visitors: int) -> None:
+        cell = cells.setdefault((part, site, *group), [0, 0])
+        cell[0] += visitors
+        cell[1] += visitors + rnd.randrange(3)
+
+    def group(i: int) -> tuple:
+        path = None if i % 17 == 0 else ("" if i % 19 == 0 else f"/p{i % 50}")
+        return (f"src{i % 9}", f"https://r{i}.example/", path)
+
+    if kind == "spread":  # the true top never stands out in any part; spikes fill one part
+        for i in range(150):
+            for part in parts:
+                for site in sites:
+                    add(part, site, group(i), 3)
+        for i in range(150, 260):
+            add(parts[0], sites[0], group(i), 100 + i % 7)
+    elif kind == "ties":  # totals tie across the 100th place: pageviews and names decide
+        for i in range(400):
+            add(parts[i % 20], sites[i % 2], group(i), 40 if i < 250 else rnd.randrange(1, 40))
+    elif kind == "few":  # under 100 rows a part: no floor, every group a candidate
+        for i in range(60):
+            add(parts[i % 3], sites[0], group(i), rnd.randrange(1, 5))
+    else:  # a long tail (Zipf-like totals, each spread over two parts at random)
+        for i in range(3000):
+            total = max(1, 20000 // (i + 1) + rnd.randrange(3))
+            for _ in range(rnd.randrange(1, 5)):
+                add(rnd.choice(parts[:2]), sites[0], group(i), max(1, total // 3))
+    return [{"dt": part, "site": site, "source": source, "referrer": referrer, "path": path,
+             "visitors": v, "pageviews": p} for (part, site, source, referrer, path), (v, p) in sorted(
+                 cells.items(), key=lambda kv: tuple("" if x is None else x for x in kv[0]))]
+
+
+@pytest.mark.parametrize("kind,seed", [("spread", 1), ("ties", 2), ("ties", 3), ("few", 4), ("tail", 5),
+                                       ("tail", 6)])
+def test_the_top_referrer_pages_are_exact_however_the_totals_are_spread(kind, seed):
+    import duckdb
+
+    rows = _rollup_rows(seed, kind)
+    con = duckdb.connect()
+    con.register("stored", pa.Table.from_pylist(rows))
+    query = sql.load("referrer_pages").with_rollups(rollups.StoredDays("stored"))
+    for site in ("", "a.example"):
+        params = {"start": "2026-03-01", "end": "2026-03-31", "site": site}
+        got = [tuple(r.values()) for r in duck.execute(con, query, params).to_pylist()]
+        assert got == _python_top([r for r in rows if site in ("", r["site"])]), (kind, seed, site)
+    pruned = sql.Query("candidates", query.text.split("SELECT e.source, e.referrer, e.path AS landing_path")[0]
+                       + "SELECT COUNT(*) AS n FROM candidates").with_rollups(rollups.StoredDays("stored"))
+    candidates = duck.execute(con, pruned, {"start": "2026-03-01", "end": "2026-03-31", "site": ""})["n"][0].as_py()
+    groups = len({(r["source"], r["referrer"], r["path"]) for r in rows})
+    if kind == "tail":
+        assert candidates < groups / 2, (candidates, groups)  # the tail is left out, not summed
+    if kind == "few":
+        assert candidates == groups

@@ -112,6 +112,32 @@ def time_dashboard(wh: Path, first: str, last: str, *, use_rollups: bool, repeat
     return {"first": totals[0], "best": min(totals), "per_query": per_query}
 
 
+def rollup_scans(text: str) -> list[set[str] | None]:
+    """How many times Athena reads a query's rollup, and which columns each read takes (None: all of them).
+    A query reading ``rollup_NAME`` once reads it once; one whose common table expression over the rollup is
+    referenced several times (Trino inlines each reference) reads it once per reference, each time only the
+    columns that reference uses and the ones the expression filters on."""
+    from sqlglot import exp
+
+    tree = sql._parse(text)
+    over_rollup = {cte.alias_or_name: cte.this for cte in tree.find_all(exp.CTE)
+                   if any(t.name.startswith(sql.ROLLUP_PREFIX) for t in cte.this.find_all(exp.Table))}
+    if len(over_rollup) != 1:
+        return [None]
+    (name, body), = over_rollup.items()
+    where = body.args.get("where")
+    filtered = {c.name for c in where.find_all(exp.Column)} if where is not None else set()
+    scans: list[set[str] | None] = []
+    for table in tree.find_all(exp.Table):
+        if table.name != name or table.args.get("db"):
+            continue
+        select = table.find_ancestor(exp.Select)
+        alias = table.alias_or_name
+        used = {c.name for c in select.find_all(exp.Column) if c.table in ("", alias)} if select else set()
+        scans.append(used | filtered)
+    return scans or [None]
+
+
 def _column_bytes(path: str, columns: set[str] | None) -> int:
     meta = pq.ParquetFile(path).metadata
     total = 0
@@ -126,7 +152,8 @@ def _column_bytes(path: str, columns: set[str] | None) -> int:
 
 def athena_bytes(wh: Path, first: str, last: str) -> dict[str, tuple[int, int]]:
     """Per dashboard query, (bytes from rollups, bytes from raw events) Athena would scan for first..last: the
-    rollup files the query's plan reads (month rows of the months it reads whole, day rows of the other days)."""
+    rollup files the query's plan reads (month rows of the months it reads whole, day rows of the other days),
+    once per read (``rollup_scans``)."""
     from sqlglot import exp
 
     from ..schema import STORED_SCHEMA
@@ -137,12 +164,12 @@ def athena_bytes(wh: Path, first: str, last: str) -> dict[str, tuple[int, int]]:
     stored = set(STORED_SCHEMA.names)
     cache: dict[tuple[str, str], int] = {}
 
-    def rollup_bytes(name: str, start: str, end: str, months: bool) -> int:
+    def rollup_bytes(name: str, start: str, end: str, months: bool, columns: set[str] | None) -> int:
         whole, built, computed = state.split(name, start, end, months=months)
         if computed:
             raise RuntimeError(f"rollup {name}: days without valid rollups: {computed[:3]}")
-        return (sum(cache.setdefault((name, m), _column_bytes(store.month_part_path(name, m), None)) for m in whole)
-                + sum(cache.setdefault((name, d), _column_bytes(store.part_path(name, d), None)) for d in built))
+        return (sum(_column_bytes(store.month_part_path(name, m), columns) for m in whole)
+                + sum(_column_bytes(store.part_path(name, d), columns) for d in built))
 
     def raw_bytes(name: str, start: str, end: str) -> int:
         columns = {c.name for c in sql.load_rollup(name).tree().find_all(exp.Column)} & stored
@@ -156,7 +183,8 @@ def athena_bytes(wh: Path, first: str, last: str) -> dict[str, tuple[int, int]]:
         text = sql.load(name).text
         used = sql._rollups_read(text)
         key = f"{name} ({kind})" if kind == "previous" else name
-        out[key] = (sum(rollup_bytes(r, start, end, sql.month_safe(text)) for r in used),
+        out[key] = (sum(rollup_bytes(r, start, end, sql.month_safe(text), columns)
+                        for r in used for columns in rollup_scans(text)),
                     sum(raw_bytes(r, start, end) for r in used))
     return out
 

@@ -78,7 +78,7 @@ class Definition:
     @cached_property
     def month_query(self) -> sql.Query:
         """Its month level, over the table ``rollup_NAME`` of the month's day rows."""
-        return sql.month_rollup(self.name)
+        return sql.month_rollup(self.name, self.query)
 
 
 def definitions() -> dict[str, Definition]:
