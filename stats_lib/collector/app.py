@@ -92,7 +92,7 @@ class Collector:
             await _answer(send, 503, {"error": "events cannot be stored right now; retry later"},
                           {**cors, "Retry-After": "5"})
             return
-        await _answer(send, 202, ACCEPTED, cors)
+        await _answer(send, 202, ACCEPTED_BODY, cors)
 
     async def _accept(self, headers: dict[str, str], client, receive, origin: str | None) -> dict:
         """The RAW row of an acceptable request, or ``BadRequest``."""
@@ -174,6 +174,7 @@ class Collector:
 
 
 ACCEPTED = {"status": "accepted"}
+ACCEPTED_BODY = json.dumps(ACCEPTED, separators=(",", ":")).encode()  # the same for every 202: encoded once
 
 
 def _headers(scope: dict) -> dict[str, str]:
@@ -185,8 +186,8 @@ def _headers(scope: dict) -> dict[str, str]:
     return out
 
 
-async def _answer(send, status: int, body: dict, headers: dict[str, str]) -> None:
-    data = json.dumps(body, separators=(",", ":")).encode()
+async def _answer(send, status: int, body: dict | bytes, headers: dict[str, str]) -> None:
+    data = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})

@@ -93,14 +93,14 @@ def parse_event(body: bytes) -> EventIn:
     name = _text(data, "name", MAX_NAME, required=True)
     url = _text(data, "url", MAX_URL, required=True)
     assert name is not None and url is not None  # required: _text raised BadRequest otherwise
-    parts = _web_url(url, "url")
+    parts, host = _web_url(url, "url")
     referrer = _text(data, "referrer", MAX_URL)
     if referrer:
         _refuse_script_url(referrer, "referrer")
     return EventIn(
         name=name,
         url=url,
-        host=parts.hostname or "",
+        host=host,
         path=neutralise(unquote(parts.path)) or "/",
         query=parts.query or None,
         referrer=referrer or None,
@@ -151,9 +151,10 @@ def _web_url(url: str, name: str):
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         raise BadRequest(400, f"field {name!r} is not a valid URL", name) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    host = parts.hostname
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise BadRequest(400, f"field {name!r} must be an absolute http(s) URL", name)
-    return parts
+    return parts, host
 
 
 def _props(value: object) -> dict:
