@@ -17,6 +17,7 @@ import pytest
 from conftest import CORPORA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ip_scan import spellings
 
 from stats_lib.privacy import mask_ips
 from stats_lib.sources import FORMATS, get_format
@@ -167,11 +168,6 @@ def _not_its_own_prefix(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bo
 
 ADDRESSES = st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).filter(_not_its_own_prefix)
 NEIGHBOURS = st.text(st.sampled_from("aZx_.:-/\\\t =\"'[]()@#%09fF"), max_size=3)
-
-
-def spellings(ip) -> set[str]:
-    """The forms an address is written in: compressed, exploded; IPv4 in the usual dotted quad."""
-    return {str(ip), ip.exploded} if ip.version == 6 else {str(ip)}
 
 
 @settings(max_examples=400, deadline=None)
