@@ -1,19 +1,31 @@
 """Visitor ids: the batch step gives, row for row, what the one-event rule ``visitor_id`` gives, for any number of
-distinct sites, addresses and user agents (a hosting provider's vhost log with 300 sites; 2**24+ addresses)."""
+distinct sites, addresses and user agents (a hosting provider's vhost log with 300 sites; 2**24+ addresses).
+
+Where a test checks stored or batch ids against the definition, the expected id is computed here with
+``hashlib`` alone (``contract_id``), not with ``stats_lib``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pytest
 from conftest import run_cli
 
 from stats_lib.enrich.visitors import VisitorIds, distinct_rows, visitor_id
 from stats_lib.warehouse.salts import SaltStore
+
+
+def contract_id(salt: bytes, site: str | None, ip: str | None, user_agent: str | None) -> str:
+    """The visitor id as CONTRACT.md and ARCHITECTURE.md define it: a keyed hash of (the day's salt; site, client IP,
+    user agent), here keyed BLAKE2b with a 16-byte digest of the three joined by NUL (missing: empty), as hex."""
+    message = "\x00".join(value or "" for value in (site, ip, user_agent)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(message, key=salt, digest_size=16).hexdigest()
 
 
 def _stored(warehouse) -> pa.Table:
@@ -50,7 +62,7 @@ def test_a_vhost_log_with_300_sites_in_one_batch(tmp_path, warehouse):
     for number, site, vid in zip(*(stored[c].to_pylist() for c in ("line_number", "site", "visitor_id"))):
         want_site, ip, ua = expected[number]
         assert site == want_site
-        assert vid == visitor_id(salt, want_site, ip, ua), number
+        assert vid == contract_id(salt, want_site, ip, ua), number
 
 
 def test_the_batch_step_matches_the_rule_row_for_row(tmp_path):
@@ -87,25 +99,46 @@ def test_distinct_rows_numbers_each_combination_once():
     assert all(rows[first[c]] == row for c, row in zip(combination.tolist(), rows))
 
 
-def test_more_than_2_24_distinct_addresses_in_one_batch():
-    """The combination numbering at 2**24 + 1000 distinct addresses in one batch, with 300 sites, 2 days and 7 user
-    agents (the old 24-bit address codes overflowed there): every row is its own combination, numbered in order.
+def _addresses(n: int) -> pa.Array:
+    """``n`` distinct IPv4 addresses from 10.0.0.0 on (built with Arrow kernels: 16.8 million in about a second)."""
+    numbers = pa.array(np.arange(n, dtype=np.int64) + (10 << 24))
+    octets = [pc.cast(pc.bit_wise_and(pc.shift_right(numbers, shift), 255), pa.string()) for shift in (24, 16, 8, 0)]
+    return pc.binary_join_element_wise(*octets, ".")
 
-    The hashing after it is per combination whatever their number (checked row for row above); running it on
-    16.8 million combinations would take a minute on CPython's BLAKE2b (about 1.3 microseconds each), so this
-    test stops at the numbering."""
+
+def test_more_than_2_24_distinct_addresses_in_one_batch(tmp_path):
+    """2**24 + 1000 distinct addresses, with 300 sites, 2 days and 7 user agents (the old 24-bit address codes
+    overflowed there).
+
+    The numbering: a batch of one row per address, each its own combination, numbered in order. The hashes: a
+    batch whose address column holds the same 2**24 + 1000 addresses (its dictionary, so the combination keys use
+    the same radix as the full batch) and 20,001 rows spread evenly over them, the first and last address
+    included; each row's id is checked against ``contract_id``. (Hashing all 16.8 million combinations takes
+    minutes on this machine's CPython BLAKE2b; ``make bench``'s ``visitors`` section times that full step.)"""
     n = (1 << 24) + 1000
     rows = np.arange(n, dtype=np.int32)
 
     def column(codes: np.ndarray, dictionary: pa.Array) -> pa.DictionaryArray:
         return pa.DictionaryArray.from_arrays(pa.array(codes), dictionary)
 
-    days = column(rows % 2, pa.array(["2026-11-08", "2026-11-09"]))
-    sites = column(rows % 300, pa.array([f"s{i}.example" for i in range(300)]))
-    uas = column(rows % 7, pa.array([f"agent {i}" for i in range(7)]))
-    ips = column(rows, pa.array(rows))  # only the codes and the dictionary's length count here
-    combination, first = distinct_rows([days, sites, uas, ips])
+    day_names = pa.array(["2026-11-08", "2026-11-09"])
+    site_names = pa.array([f"s{i}.example" for i in range(300)])
+    agent_names = pa.array([f"agent {i}" for i in range(7)])
+    addresses = _addresses(n)
+    ips = column(rows, addresses)
+    combination, first = distinct_rows([column(rows % 2, day_names), column(rows % 300, site_names),
+                                        column(rows % 7, agent_names), ips])
     assert np.array_equal(combination, rows) and np.array_equal(first, rows)
+
+    sample = np.unique(np.linspace(0, n - 1, 20_001).astype(np.int32))  # first and last included
+    assert sample[0] == 0 and sample[-1] == n - 1
+    salts = SaltStore.in_folder(tmp_path / "salts")
+    ids = VisitorIds(salts).ids(column(sample % 2, day_names), column(sample % 300, site_names),
+                                column(sample, addresses), column(sample % 7, agent_names)).to_pylist()
+    want = [contract_id(salts.salt(f"2026-11-0{8 + i % 2}"), f"s{i % 300}.example", addresses[int(i)].as_py(),
+                        f"agent {i % 7}") for i in sample]
+    assert ids == want
+    assert addresses[n - 1].as_py() == "11.0.3.231"  # 10.0.0.0 + 2**24 + 999: the last address is past 2**24
 
 
 @pytest.mark.parametrize("n", [0, 1])
@@ -114,3 +147,16 @@ def test_tiny_batches(tmp_path, n):
         pa.array([dt.date(2026, 11, 9)] * n, pa.date32()), pa.array(["a"] * n), pa.array(["1.2.3.4"] * n),
         pa.array(["x"] * n))
     assert len(ids) == n
+
+
+def test_the_bench_batches_are_what_they_say(tmp_path):
+    """``make bench``'s visitors section: its batches have the shape it reports, and its check of the ids it
+    times passes on a small batch of each kind."""
+    from stats_lib.benchmarks.visitors import addresses_batch, sites_batch, time_step
+
+    days, sites, ips, uas = sites_batch(3000)
+    assert (len(days), pc.count_distinct(sites).as_py(), pc.count_distinct(days).as_py()) == (3000, 300, 3)
+    days, sites, ips, uas = addresses_batch(5000)
+    assert pc.count_distinct(ips).as_py() == 5000 and ips[0].as_py() == "10.0.0.0"
+    assert ips[4999].as_py() == "10.0.19.135"  # 4999 = 19 * 256 + 135
+    assert time_step(addresses_batch(2000))["rows"] == 2000
