@@ -25,7 +25,7 @@ class QuerySession:
             raise ValueError(f"unknown engine {self.engine!r}; use duckdb or athena")
         self.rollups = rollups
         self._duck: Any = None  # engines.duckdb.Session, opened on the first query
-        self._state: Any = None  # warehouse.rollups.RollupState, read on the first Athena query
+        self._athena_rollups: Any = None  # engines.athena.RollupDays, made on the first Athena query
 
     def query(self, name: str, start: dt.date | str | None = None, end: dt.date | str | None = None,
               site: str | None = None, **params: object) -> pd.DataFrame:
@@ -40,18 +40,10 @@ class QuerySession:
             return self._duck.run(q, bound).to_pandas()
         from .engines import athena
 
-        return athena.run(q.with_rollups(self._athena_plan(bound)), bound, self.settings)
-
-    def _athena_plan(self, bound: dict[str, object]):
-        """On Athena, the Glue tables ``rollup_NAME`` for the days with valid rollups (listed once a session
-        from the warehouse's manifests); every other day is computed from the events."""
-        if not self.rollups or not self.settings.warehouse.startswith("s3://"):
-            return None
-        from .warehouse import rollups
-
-        if self._state is None:
-            self._state = rollups.RollupState.load(rollups.Store.for_warehouse(self.settings.warehouse, self.settings))
-        return rollups.Plan(self._state, str(bound["start"]), str(bound["end"]))
+        if self._athena_rollups is None:
+            self._athena_rollups = athena.RollupDays(self.settings, enabled=self.rollups)
+        plan = self._athena_rollups.plan(str(bound["start"]), str(bound["end"]))
+        return athena.run(q.with_rollups(plan), bound, self.settings)
 
     def close(self) -> None:
         if self._duck is not None:

@@ -48,10 +48,13 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 # Known exceptions, each with its reason; the test fails when one is no longer needed, so the list only shrinks.
+# Removed in issue 14: api -> warehouse (the Athena rollup planning moved to engines.athena.RollupDays) and
+# sources.s3_objects -> warehouse.s3 (split_uri moved to aws.session, which every AWS user may import).
+# Left: a cycle between packages (engines.duckdb imports warehouse.rollups; warehouse.rollups builds rollups by
+# running queries). The fix is to move the rollup builder (RollupBuilder, the rebuild that loads rollup SQL)
+# into engines/; it was not made in that session because warehouse/rollups.py and engines/ were being rewritten
+# at the same time for the month-level rollups (issue 13), and a move under a rewrite loses one side's work.
 EXCEPTIONS = {
-    ("stats_lib.api", "stats_lib.warehouse"): "QuerySession reads warehouse.rollups state to plan Athena queries",
-    ("stats_lib.sources.s3_objects", "stats_lib.warehouse.s3"): "split_uri, an s3:// URI splitter",
-    # a cycle between packages (engines.duckdb imports warehouse.rollups): rollups are built by running queries
     ("stats_lib.warehouse.rollups", "stats_lib.engines"): "rollup queries loaded with engines.sql",
     ("stats_lib.warehouse.rollups", "stats_lib.engines.duckdb"): "rollups rebuilt with engines.duckdb.RollupBuilder",
 }

@@ -76,7 +76,7 @@ def with_geoip(settings: Settings, folder: str = "/tmp") -> Settings:
     from pathlib import Path
 
     from ..aws.session import session
-    from ..warehouse.s3 import split_uri
+    from .session import split_uri
 
     bucket, key = split_uri(settings.geoip_s3_uri)
     local = Path(folder) / "site-stats-geoip.mmdb"

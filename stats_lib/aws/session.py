@@ -1,5 +1,6 @@
 """One boto3 session for a run, checked up front so a missing region or missing credentials is one line that
-says which variable to set, not a traceback from deep inside a client."""
+says which variable to set, not a traceback from deep inside a client; and ``split_uri``, the one reading of an
+``s3://bucket/prefix`` location that every AWS user (sources, warehouse, collector, handlers) shares."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ import boto3
 import botocore.exceptions
 
 from ..config import Settings
-from ..errors import EnvironmentFault
+from ..errors import EnvironmentFault, UserError
 
 
 class AwsSetupError(EnvironmentFault):
     """The AWS environment is not set up (no region, no credentials): fixed by setting a variable."""
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """'s3://bucket/a/b/' -> ('bucket', 'a/b')."""
+    if not uri.startswith("s3://"):
+        raise UserError(f"not an s3:// URI: {uri}", "write s3://bucket/prefix")
+    bucket, _, prefix = uri[5:].partition("/")
+    if not bucket:
+        raise UserError(f"no bucket in {uri}", "write s3://bucket/prefix")
+    return bucket, prefix.strip("/")
 
 
 def session(settings: Settings) -> boto3.Session:

@@ -13,6 +13,7 @@ import math
 import sys
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -34,6 +35,26 @@ _ARROW = {
     "date": pa.date32(), "timestamp": pa.timestamp("us"), "varchar": pa.string(), "char": pa.string(),
     "varbinary": pa.binary(), "json": pa.string(),
 }
+
+
+class RollupDays:
+    """On Athena, which days a query reads from the Glue tables ``rollup_NAME``: those with valid rollups, listed
+    once (the first ``plan``) from the warehouse's manifests; every other day is computed from the events."""
+
+    def __init__(self, settings: Settings, *, enabled: bool = True) -> None:
+        self.settings = settings
+        self.enabled = enabled and settings.warehouse.startswith("s3://")
+        self._state: Any = None  # warehouse.rollups.RollupState
+
+    def plan(self, start: str, end: str) -> Any:
+        """The ``warehouse.rollups.Plan`` of the inclusive day range; None when rollups are off or not on S3."""
+        if not self.enabled:
+            return None
+        from ..warehouse import rollups
+
+        if self._state is None:
+            self._state = rollups.RollupState.load(rollups.Store.for_warehouse(self.settings.warehouse, self.settings))
+        return rollups.Plan(self._state, start, end)
 
 
 class AthenaQueryFailed(EnvironmentFault):

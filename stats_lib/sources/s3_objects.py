@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote_plus
 
+from ..aws.session import split_uri
 from ..config import Settings
 from ..errors import UserError
-from ..warehouse.s3 import split_uri
 
 DOWNLOAD_THREADS = 8
 _CHUNK = 1 << 20

@@ -47,7 +47,8 @@ def _require_local(root: Path, writing: bool) -> None:
 def _require_s3(settings: Settings, writing: bool) -> None:
     import pyarrow.fs as pafs
 
-    from .s3 import filesystem, split_uri
+    from ..aws.session import split_uri
+    from .s3 import filesystem
 
     bucket, prefix = split_uri(settings.warehouse)
     fs = filesystem(settings)

@@ -176,7 +176,7 @@ class LocalWarehouse:
     def event_path(self, day: str, name: str) -> Path:
         return self.events_dir / f"dt={day}" / f"{name}.parquet"
 
-    def open_events(self, day: str, name: str) -> "AtomicParquetWriter":
+    def open_events(self, day: str, name: str) -> AtomicParquetWriter:
         return AtomicParquetWriter(self.event_path(day, name), STORED_SCHEMA, statistics=EVENT_STATISTICS)
 
     def write_rejects(self, name: str, table: pa.Table) -> None:
@@ -229,7 +229,7 @@ class AtomicParquetWriter:
         self._writer.close()
         self.tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "AtomicParquetWriter":
+    def __enter__(self) -> AtomicParquetWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

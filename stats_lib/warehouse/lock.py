@@ -99,7 +99,7 @@ class WarehouseLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "WarehouseLock":
+    def __enter__(self) -> WarehouseLock:
         self.acquire()
         return self
 

@@ -64,7 +64,7 @@ class ErasureRules:
     path_like: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, root: str | Path) -> "ErasureRules":
+    def load(cls, root: str | Path) -> ErasureRules:
         path = Path(root) / RULES_FILE
         try:
             data = json.loads(path.read_text())
@@ -177,7 +177,7 @@ class Retention:
         self.today = today or dt.datetime.now(dt.timezone.utc).date()
 
     @classmethod
-    def open(cls, settings: Settings, today: dt.date | None = None) -> "Retention":
+    def open(cls, settings: Settings, today: dt.date | None = None) -> Retention:
         """The retention of ``settings.warehouse``: a local folder, or an ``s3://`` warehouse (``S3Retention``)."""
         if settings.is_s3:
             return S3Retention(settings, today)

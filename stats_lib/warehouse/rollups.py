@@ -95,7 +95,7 @@ class Store:
     atomic_rename: bool = True  # local: write .tmp then rename; S3: a PUT is already all or nothing
 
     @classmethod
-    def for_warehouse(cls, warehouse: str, settings=None) -> "Store":
+    def for_warehouse(cls, warehouse: str, settings=None) -> Store:
         if warehouse.startswith("s3://"):
             from .s3 import S3Warehouse
 
@@ -222,7 +222,7 @@ class RollupState:
     month_files: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # rollup -> month -> files
 
     @classmethod
-    def load(cls, store: Store, defs: dict[str, Definition] | None = None) -> "RollupState":
+    def load(cls, store: Store, defs: dict[str, Definition] | None = None) -> RollupState:
         defs = defs or definitions()
         event_days = store.event_days()
         manifests = store.manifests()
@@ -458,7 +458,7 @@ class LocalBuild:
         tables = self.engine.month(state.month_days(month), state)
         build_month(self.store, month, state.month_fingerprints(month), tables, self.defs)
 
-    def __enter__(self) -> "LocalBuild":
+    def __enter__(self) -> LocalBuild:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -550,7 +550,7 @@ class AthenaRollupBuilder:
                                         "versions": {n: d.version for n, d in sorted(self.defs.items())}})
         return {}
 
-    def __enter__(self) -> "AthenaRollupBuilder":
+    def __enter__(self) -> AthenaRollupBuilder:
         self.ensure_tables(None)
         return self
 

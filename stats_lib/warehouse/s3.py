@@ -17,7 +17,6 @@ registered; a new column in the schema is added to the table.
 
 from __future__ import annotations
 
-from typing import Any
 import contextlib
 import datetime as dt
 import json
@@ -28,27 +27,18 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from ..aws.session import split_uri
 from ..config import Settings
-from ..errors import UserError
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from .salts import SaltStore
 
 UPLOADED_FIRST = ("events", "rejects")  # then _ledger: a record only once its data is up
 UPLOAD_THREADS = 8
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    """'s3://bucket/a/b/' -> ('bucket', 'a/b')."""
-    if not uri.startswith("s3://"):
-        raise UserError(f"not an s3:// URI: {uri}", "write s3://bucket/prefix")
-    bucket, _, prefix = uri[5:].partition("/")
-    if not bucket:
-        raise UserError(f"no bucket in {uri}", "write s3://bucket/prefix")
-    return bucket, prefix.strip("/")
 
 
 def filesystem(settings: Settings) -> pafs.S3FileSystem:
