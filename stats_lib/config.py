@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import UserError
 
@@ -102,29 +103,29 @@ class Settings:
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:
     """A whole number of 0 or more from the environment; a bad value is a ``UserError`` naming the variable."""
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise UserError(f"{name}={text!r} is not a whole number of 0 or more", f"set {name} to e.g. {default}, or unset it")
-    return value
+    return _number(env, name, default, int, "a whole number of 0 or more")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     """A number of seconds (0 or more) from the environment; a bad value is a ``UserError`` naming the variable."""
+    return _number(env, name, default, float, "a number of seconds")
+
+
+_N = TypeVar("_N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: _N, parse: Callable[[str], _N], what: str) -> _N:
+    """``parse`` of the variable ``name`` (``default`` when unset or blank); a value that does not parse, is
+    negative or NaN is a ``UserError``: "NAME='...' is not WHAT"."""
     text = env.get(name, "").strip()
     if not text:
         return default
     try:
-        value = float(text)
+        value = parse(text)
     except ValueError:
-        value = -1.0
+        value = parse("-1")
     if not value >= 0:  # also NaN
-        raise UserError(f"{name}={text!r} is not a number of seconds", f"set {name} to e.g. {default:g}, or unset it")
+        raise UserError(f"{name}={text!r} is not {what}", f"set {name} to e.g. {default:g}, or unset it")
     return value
 
 

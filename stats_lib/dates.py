@@ -1,4 +1,5 @@
-"""The one date parser: a UTC day as the user types it ('YYYY-MM-DD'), with the one message for a bad one."""
+"""The one date parser: a UTC day as the user types it ('YYYY-MM-DD'), with the one message for a bad one; and
+the one spelling of "now" that records and file names carry (``utc_timestamp``, ``utc_stamp``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import datetime as dt
 
 from .errors import UserError
 
-__all__ = ["parse_day"]
+__all__ = ["parse_day", "utc_stamp", "utc_timestamp"]
 
 
 def parse_day(value: dt.date | str | None) -> dt.date | None:
@@ -24,3 +25,13 @@ def parse_day(value: dt.date | str | None) -> dt.date | None:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
         raise UserError(f"bad date {value!r}", "use YYYY-MM-DD") from None
+
+
+def utc_timestamp() -> str:
+    """Now in UTC, ISO 8601 to the second ('2026-12-01T11:46:13+00:00'): ledger records, failures, locks."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def utc_stamp(*, microseconds: bool = False) -> str:
+    """Now in UTC for a file name: '20261201T114613', or '20261201T114613123456' with ``microseconds``."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f" if microseconds else "%Y%m%dT%H%M%S")

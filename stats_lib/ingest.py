@@ -8,7 +8,6 @@ in the ledger. A run killed at any moment and run again ends with exactly the co
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import glob
 import hashlib
 import logging
@@ -31,6 +30,7 @@ from tqdm.auto import tqdm
 
 from ._background import ahead
 from .config import Settings
+from .dates import utc_timestamp
 from .display import safe_text
 from .enrich.geo import GeoLocator
 from .enrich.pipeline import Enrichment, site_column, utc_days
@@ -127,8 +127,7 @@ class IngestSummary:
             f"blank lines: {self.blank}",
         ]
         lines = ["; ".join(parts)]
-        for reason, n in self.reasons.most_common():
-            lines.append(f"  {n} x {reason}")
+        lines += [f"  {drop}" for drop in drops(self.reasons)]
         erased = sum(f.erased for f in self.files)
         if erased:
             lines.append(f"  {erased} x erased by an earlier prune/forget (not written again)")
@@ -315,24 +314,25 @@ def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, sett
 
 def _log_file(result: FileResult, seconds: float) -> None:
     """One INFO line per file: what became of it, its counts and drops, and how long it took."""
-    drops = ", ".join(f"{n} x {reason}" for reason, n in result.reasons.most_common(3))
+    top = ", ".join(drops(result.reasons, 3))
     log.info("%s: %s (%s), %d lines, %d events, %d rejected, %d skipped%s in %.2f s",
              safe_text(mask_ips(result.path)), result.status, result.format or "format unknown", result.lines,
-             result.events, result.rejected, result.skipped, f" ({safe_text(mask_ips(drops))})" if drops else "",
+             result.events, result.rejected, result.skipped, f" ({safe_text(mask_ips(top))})" if top else "",
              seconds)
+
+
+def drops(reasons: Counter, most: int | None = None) -> list[str]:
+    """'N x reason' for the reasons lines were rejected or skipped, most frequent first (the ``most`` first)."""
+    return [f"{n} x {reason}" for reason, n in reasons.most_common(most)]
 
 
 def _record_outcome(house: LocalWarehouse, result: FileResult) -> None:
     """A failed file gets a ``failed`` ledger record (not counted as ingested: a retry reads it again); any
     other outcome clears the path's earlier failure."""
     if result.status == "failed":
-        house.record_failure(result.path, result.format, result.error or "failed", _now())
+        house.record_failure(result.path, result.format, result.error or "failed", utc_timestamp())
     else:
         house.clear_failure(result.path)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: str | None = None) -> FileResult:
@@ -410,7 +410,7 @@ def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: s
             "rejected": result.rejected,
             "skipped": result.skipped,
             "days": sorted(writers),
-            "ingested_at": _now(),
+            "ingested_at": utc_timestamp(),
             "status": "damaged" if result.damage else "ingested",
             "reason": result.damage,
             "erased": result.erased,

@@ -13,7 +13,6 @@ segment whose ledger record exists is only deleted. Each move is logged at INFO 
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import queue
 import threading
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import Settings
+from ..dates import utc_timestamp
 from ..warehouse.local import LocalWarehouse
 from ..warehouse.retention import ErasureRules
 from ..warehouse.rollups import refresh as refresh_rollups
@@ -194,7 +194,7 @@ def commit(house: LocalWarehouse, name: str, events: pa.Table, dropped: list[dic
         "skipped": sum(d["kind"] != "rejected" for d in dropped),  # bots
         "erased": erased,
         "days": days,
-        "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "ingested_at": utc_timestamp(),
     }
     house.record_source(name, entry)
     return entry

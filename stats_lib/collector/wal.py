@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import os
 import secrets
 import threading
@@ -26,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..dates import utc_stamp
 from ..warehouse.local import _fsync  # works on a folder too: makes a new file's name durable
 
 SUFFIX = ".wal"
@@ -126,8 +126,7 @@ class WriteAheadLog:
                 self._seal()
 
     def _open(self) -> Segment:
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        path = self.folder / f"collector-{stamp}-{secrets.token_hex(4)}{SUFFIX}"
+        path = self.folder / f"collector-{utc_stamp(microseconds=True)}-{secrets.token_hex(4)}{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DSYNC, 0o600)
         _fsync(self.folder)  # the new file's name survives a crash
         self._current = Segment(path, fd, time.monotonic())

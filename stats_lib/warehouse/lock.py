@@ -16,7 +16,6 @@ An S3 warehouse has no lock here: its writes are made safe by conditional writes
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import os
@@ -26,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..dates import utc_timestamp
 from ..errors import WarehouseLocked
 
 LOCK_NAME = "_lock"
@@ -81,7 +81,7 @@ class WarehouseLock:
                     time.sleep(delay)
                     delay = min(delay * 1.5, 1.0)
             me = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
-                  "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                  "started": utc_timestamp()}
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(me).encode(), 0)
         except BaseException:
