@@ -1,5 +1,6 @@
 """The one date parser: a UTC day as the user types it ('YYYY-MM-DD'), with the one message for a bad one; and
-the one spelling of "now" that records and file names carry (``utc_timestamp``, ``utc_stamp``)."""
+the one spelling of "now" that records and file names carry (``utc_timestamp``, ``utc_stamp``) and of today's
+UTC day (``utc_today``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 
 from .errors import UserError
 
-__all__ = ["parse_day", "utc_stamp", "utc_timestamp"]
+__all__ = ["parse_day", "utc_stamp", "utc_timestamp", "utc_today"]
 
 
 def parse_day(value: dt.date | str | None) -> dt.date | None:
@@ -32,6 +33,11 @@ def utc_timestamp() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def utc_stamp(*, microseconds: bool = False) -> str:
-    """Now in UTC for a file name: '20261201T114613', or '20261201T114613123456' with ``microseconds``."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f" if microseconds else "%Y%m%dT%H%M%S")
+def utc_stamp() -> str:
+    """Now in UTC for a file name, to the microsecond: '20261201T114613123456'."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+
+
+def utc_today() -> dt.date:
+    """Today's UTC day (days are UTC: salts, retention, report ranges)."""
+    return dt.datetime.now(dt.timezone.utc).date()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from .dates import utc_today
 from .sources.cloudfront import FIELDS as CF_FIELDS
 
 SITE_HOST = "www.example.com"  # normalised to the site 'example.com'
@@ -266,7 +267,7 @@ def generate(out_dir: str | Path, *, days: int = 7, end: dt.date | None = None, 
     ending with ``end`` (default: yesterday) into ``out_dir``, plus ``expected-daily.json``; return the sample."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    end = end or (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1))
+    end = end or (utc_today() - dt.timedelta(days=1))
     gen = _Generator(seed)
     sample = Sample()
     n = 0

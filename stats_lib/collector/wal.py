@@ -126,7 +126,7 @@ class WriteAheadLog:
                 self._seal()
 
     def _open(self) -> Segment:
-        path = self.folder / f"collector-{utc_stamp(microseconds=True)}-{secrets.token_hex(4)}{SUFFIX}"
+        path = self.folder / f"collector-{utc_stamp()}-{secrets.token_hex(4)}{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_DSYNC, 0o600)
         _fsync(self.folder)  # the new file's name survives a crash
         self._current = Segment(path, fd, time.monotonic())

@@ -21,7 +21,7 @@ import pandas as pd
 from ..api import QuerySession
 from ..api import query as run_query
 from ..config import Settings
-from ..dates import parse_day
+from ..dates import parse_day, utc_today
 from ..engines import sql
 from ..sites import normalise_site
 from . import html, metrics
@@ -62,7 +62,7 @@ def resolve_period(
             rng = run_query("data_range", None, None, site, engine=engine, settings=settings)
             last = rng["last_day"].iloc[0] if len(rng) else None
             end_d = parse_day(pd.Timestamp(last).date()) if last is not None and not pd.isna(last) else None
-            end_d = end_d or dt.datetime.now(dt.timezone.utc).date()
+            end_d = end_d or utc_today()
     if start_d is None:
         start_d = end_d - dt.timedelta(days=days - 1)
     if start_d > end_d:

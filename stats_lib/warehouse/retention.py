@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..config import Settings
+from ..dates import utc_today
 from ..errors import UserError
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from ..sites import normalise_site
@@ -174,7 +175,7 @@ class Retention:
     def __init__(self, settings: Settings, today: dt.date | None = None) -> None:
         self.settings = settings
         self.house = LocalWarehouse(settings.warehouse)
-        self.today = today or dt.datetime.now(dt.timezone.utc).date()
+        self.today = today or utc_today()
 
     @classmethod
     def open(cls, settings: Settings, today: dt.date | None = None) -> Retention:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ..dates import utc_today
+
 
 class ExpiredSaltWarning(UserWarning):
     """An ingest needed a day whose salt was already deleted: its visitors will not match earlier ones."""
@@ -173,7 +175,7 @@ class SaltStore:
 
     def purge(self) -> list[str]:
         """Delete the salts of days older than the retention window; return those days."""
-        today = self.today or dt.datetime.now(dt.timezone.utc).date()
+        today = self.today or utc_today()
         cutoff = today - dt.timedelta(days=self.retention_days)
         removed = []
         for day in self.backend.days():
