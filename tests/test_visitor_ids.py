@@ -154,9 +154,10 @@ def test_the_bench_batches_are_what_they_say(tmp_path):
     times passes on a small batch of each kind."""
     from stats_lib.benchmarks.visitors import addresses_batch, sites_batch, time_step
 
-    days, sites, ips, uas = sites_batch(3000)
-    assert (len(days), pc.count_distinct(sites).as_py(), pc.count_distinct(days).as_py()) == (3000, 300, 3)
+    days, sites, ips, uas = sites_batch(20_000)
+    assert (len(days), pc.count_distinct(sites).as_py(), pc.count_distinct(days).as_py()) == (20_000, 300, 3)
     days, sites, ips, uas = addresses_batch(5000)
     assert pc.count_distinct(ips).as_py() == 5000 and ips[0].as_py() == "10.0.0.0"
     assert ips[4999].as_py() == "10.0.19.135"  # 4999 = 19 * 256 + 135
-    assert time_step(addresses_batch(2000))["rows"] == 2000
+    figures = time_step(addresses_batch(2000))
+    assert (figures["rows"], figures["combinations"]) == (2000, 2000)
