@@ -39,8 +39,9 @@ lint: $(STAMP)
 lambda: $(STAMP)
 	$(BIN)/python deploy/build_lambda.py
 
+# BENCH_ARGS: more options, e.g. BENCH_ARGS="--only dashboard --work DIR" to reuse a warehouse and its rollups in DIR.
 bench: $(STAMP) goaccess
-	$(BIN)/python -m stats_lib.benchmarks
+	$(BIN)/python -m stats_lib.benchmarks $(BENCH_ARGS)
 
 # JupyterLab on the notebooks with the site-stats kernel; as root (CI, containers) it needs --allow-root.
 lab: $(STAMP)

@@ -349,13 +349,18 @@ def month_rollup(name: str, definition: Query | None = None) -> Query:
     ``rollup_NAME``, as a split provides it) grouped by its dimensions, each measure combined as
     ``rollup_measures`` says; every column but ``dt``."""
     definition = definition or load_rollup(name)
+    return Query(f"rollup {name} (month)", _month_text(name, definition.name, definition.text))
+
+
+@lru_cache(maxsize=256)
+def _month_text(name: str, query_name: str, text: str) -> str:
+    definition = Query(query_name, text)
     measures = rollup_measures(definition)
     columns = [c for c in rollup_columns(definition) if c != "dt"]
     dims = [c for c in columns if c not in measures]
     select = [c if c in dims else f"{measures[c].upper()}({c}) AS {c}" for c in columns]
-    text = (f"-- month level of rollup {name}: its day rows combined per month (generated from its definition)\n"
+    return (f"-- month level of rollup {name}: its day rows combined per month (generated from its definition)\n"
             f"SELECT {', '.join(select)}\nFROM {ROLLUP_PREFIX}{name}\nGROUP BY {', '.join(dims)}")
-    return Query(f"rollup {name} (month)", text)
 
 
 @lru_cache(maxsize=512)
