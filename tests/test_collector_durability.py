@@ -182,6 +182,15 @@ def test_a_failed_write_leaves_nothing_behind(sink_settings, monkeypatch):
     assert _paths(sink_settings) == ["/after", "/before"]
 
 
+def test_a_segment_left_with_only_a_torn_line_is_moved_empty_and_deleted(sink_settings):
+    folder = Path(sink_settings.wal_dir)
+    folder.mkdir(parents=True)
+    left = folder / "collector-20261130T120000000000-0badcafe.wal"
+    left.write_bytes(b'{"ts":1,"path":"/torn"' + bytes(4096))  # killed inside its first write, space reserved
+    _restart(sink_settings)
+    assert not left.exists() and _paths(sink_settings) == []
+
+
 def test_a_clean_stop_brings_the_rollups_up_to_date(sink_settings):
     from stats_lib.warehouse.rollups import RollupState, Store
 

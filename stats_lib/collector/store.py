@@ -97,7 +97,7 @@ def read_records(data: bytes, source_file: str) -> tuple[pa.Table, list[dict]]:
         data = data[:unwritten]
     data = data[: data.rfind(b"\n") + 1]
     if not data:
-        return WAL_SCHEMA.empty_table(), []
+        return WAL_SCHEMA.append(pa.field("line_number", pa.int64())).empty_table(), []
     try:  # Arrow's JSON reader, in C++ without the GIL: the request loop keeps running meanwhile
         table = pa_json.read_json(io.BytesIO(data), read_options=pa_json.ReadOptions(use_threads=False),
                                   parse_options=pa_json.ParseOptions(explicit_schema=WAL_SCHEMA,
