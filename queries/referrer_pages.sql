@@ -22,11 +22,11 @@ heaviest AS (
 ),
 floor AS (
     SELECT CASE WHEN COUNT(*) = 100 THEN MIN(visitors) ELSE 0 END AS visitors
-    FROM (SELECT e.visitors FROM ext AS e JOIN heaviest AS h ON e.part = h.part AND e.site = h.site
+    FROM (SELECT e.visitors FROM ext AS e JOIN heaviest AS h ON e.part = h.part AND e.site IS NOT DISTINCT FROM h.site
           ORDER BY e.visitors DESC LIMIT 100) AS top
 ),
-parts AS (
-    SELECT COUNT(DISTINCT part) * COUNT(DISTINCT site) AS n FROM ext
+parts AS (  -- the (part, site) pairs present, an unknown (NULL) site one of them: the most rows a group has
+    SELECT COUNT(*) AS n FROM (SELECT DISTINCT part, site FROM ext) AS pairs
 ),
 candidates AS (
     SELECT DISTINCT e.source, e.referrer, COALESCE(e.path, '') AS path
