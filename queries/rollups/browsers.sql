@@ -1,8 +1,8 @@
 -- rollup browsers: per UTC day and site, pageviews by browser family ('Unknown' when ua-parser names none): visitors (distinct visitor ids), pageviews.
+-- (from shared/visitor_pageviews.sql: about one row per visitor rather than one per pageview)
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites); a rollup is built with start = end.
 SELECT dt, site, COALESCE(browser, 'Unknown') AS name,
        COUNT(DISTINCT visitor_id) AS visitors,
-       COUNT(*) AS pageviews
-FROM events
-WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND is_pageview
+       CAST(SUM(pageviews) AS BIGINT) AS pageviews
+FROM visitor_pageviews
 GROUP BY dt, site, COALESCE(browser, 'Unknown')

@@ -1,9 +1,9 @@
 -- rollup located_countries: per UTC day and site, pageviews by country code, among located pageviews (those with coordinates): visitors (distinct visitor ids), pageviews.
+-- (from shared/visitor_pageviews.sql: about one row per visitor rather than one per pageview)
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites); a rollup is built with start = end.
 SELECT dt, site, country_code,
        COUNT(DISTINCT visitor_id) AS visitors,
-       COUNT(*) AS pageviews
-FROM events
-WHERE dt BETWEEN :start AND :end AND (:site = '' OR site = :site) AND is_pageview
-  AND latitude IS NOT NULL AND longitude IS NOT NULL
+       CAST(SUM(pageviews) AS BIGINT) AS pageviews
+FROM visitor_pageviews
+WHERE latitude IS NOT NULL AND longitude IS NOT NULL
 GROUP BY dt, site, country_code

@@ -192,24 +192,28 @@ def _used(text: str, params: dict[str, object]) -> dict[str, object]:
 class RollupBuilder:
     """Computes a day's rollups on DuckDB from that day's event files only."""
 
+    MATERIALISED = ("sessions", "visitor_pageviews")  # shared relations read by several rollups (queries/shared)
+
     def __init__(self, store: rollup_store.Store, defs: dict[str, rollup_store.Definition],
                  settings: Settings | None = None) -> None:
         self.store, self.defs = store, defs
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")  # no bar on stderr; our tqdm shows progress
-        # the day's sessions are computed once, into a table, for every rollup that reads them
-        self._sessions = sql.load_shared("sessions").for_duckdb()
-        self._texts = {name: d.query.providing("sessions").for_duckdb() for name, d in defs.items()}
+        # the shared relations several rollups read are computed once a day, into tables of their names
+        self._shared = {name: sql.load_shared(name).for_duckdb() for name in self.MATERIALISED}
+        self._texts = {name: d.query.providing(*self.MATERIALISED).for_duckdb() for name, d in defs.items()}
 
     def day(self, day: str, files: list[tuple[str, int]]) -> dict[str, pa.Table]:
         paths = [self.store.path("events", f"dt={day}", name) for name, _ in files]
         _register_files(self.con, "events", self.store, paths, self.store.path("events"), union=True)
         params: dict[str, object] = {"start": day, "end": day, "site": ""}
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE sessions AS {self._sessions}", params)
+        for name, text in self._shared.items():
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {text}", _used(text, params))
         tables = {name: _plain_numbers(self.con.sql(text, params=_used(text, params)).to_arrow_table())
                   for name, text in self._texts.items()}
-        self.con.execute("DROP TABLE sessions")
+        for name in self._shared:
+            self.con.execute(f"DROP TABLE {name}")
         return tables
 
     def month(self, days: list[str], state: rollup_store.RollupState) -> dict[str, pa.Table]:
