@@ -25,7 +25,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
 from ._background import ahead
@@ -33,7 +32,7 @@ from .config import Settings
 from .dates import utc_timestamp
 from .display import safe_text
 from .enrich.geo import GeoLocator
-from .enrich.pipeline import Enrichment, site_column, utc_days
+from .enrich.pipeline import Enrichment, site_column, split_by_day
 from .privacy import mask_ips
 from .sources import Source, get_format
 from .sources.base import LineReader
@@ -371,9 +370,7 @@ def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: s
             if raw.num_rows == 0:
                 continue
             stored = run.enrichment.enrich(raw, module.NAME, path.name, site=run.site)
-            days = utc_days(stored["ts"])
-            for day in pc.unique(days).to_pylist():
-                part = stored.filter(pc.equal(days, day))
+            for day, part in split_by_day(stored):
                 writer = writers.get(day)
                 if writer is None:
                     writer = writers[day] = house.open_events(day, name)

@@ -38,3 +38,25 @@ def test_ingested_files_have_statistics_only_where_chosen(corpora, warehouse, se
     assert {"ts", "site", "path", "status"} <= kept
     assert not kept & {"user_agent", "visitor_id", "ip_prefix", "referrer"}
     assert kept <= set(EVENT_STATISTICS)
+
+
+def test_a_file_across_midnight_puts_each_event_in_its_utc_day(tmp_path, settings):
+    """Lines of two UTC days, interleaved: each day's partition holds exactly the lines whose timestamp has that
+    date (counted from the text), and a one-day file is written whole (``enrich.pipeline.split_by_day``)."""
+    stamps = ["31/Dec/2025:23:59:58 +0000", "01/Jan/2026:00:00:01 +0000", "31/Dec/2025:23:59:59 +0000",
+              "01/Jan/2026:00:00:02 +0000", "01/Jan/2026:00:30:00 +0000"]
+    lines = [f'203.0.113.{i} - - [{s}] "GET /p{i} HTTP/1.1" 200 10 "-" "Mozilla/5.0"' for i, s in enumerate(stamps)]
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lines) + "\n")
+    one_day = tmp_path / "one-day.log"
+    one_day.write_text("\n".join(lines[1::2]) + "\n")
+    stats_lib.ingest([str(log), str(one_day)], format="combined", site="example.com", settings=settings)
+    expected = {"2025-12-31": sum("Dec/2025" in s for s in stamps),
+                "2026-01-01": sum("Jan/2026" in s for s in stamps) + len(lines[1::2])}
+    events = Path(settings.warehouse) / "events"
+    found = {p.name[3:]: sum(pq.ParquetFile(f).metadata.num_rows for f in p.glob("*.parquet"))
+             for p in sorted(events.glob("dt=*"))}
+    assert found == expected == {"2025-12-31": 2, "2026-01-01": 5}
+    for day in found:
+        for f in (events / f"dt={day}").glob("*.parquet"):
+            assert {str(t.date()) for t in pq.read_table(f, columns=["ts"])["ts"].to_pylist()} == {day}

@@ -132,5 +132,16 @@ def utc_days(ts: pa.Array) -> pa.Array:
     return pc.cast(pc.cast(ts, pa.date32()), pa.string())
 
 
+def split_by_day(table: pa.Table) -> list[tuple[str, pa.Table]]:
+    """(UTC day 'YYYY-MM-DD', its rows) for the days of a StoredEvent table (``ts`` never null), in order of first
+    appearance: the table itself, not a copy, when every row has one day (most hourly log files; the copy cost
+    0.7 microseconds a line)."""
+    dates = pc.cast(table["ts"], pa.date32())
+    distinct = pc.unique(dates)
+    if len(distinct) == 1:
+        return [(distinct[0].as_py().isoformat(), table)]
+    return [(day.as_py().isoformat(), table.filter(pc.equal(dates, day))) for day in distinct]
+
+
 def _untimed(name: str) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
