@@ -121,10 +121,12 @@ def _parser() -> argparse.ArgumentParser:
 
 # -- commands -------------------------------------------------------------------------------------------------
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ._memory import keep_freed_memory
     from .ingest import ingest
     from .warehouse.guard import require_warehouse
 
     require_warehouse(settings, writing=True)
+    keep_freed_memory()  # a process that ends with the ingest: freed buffers serve the next file (_memory)
     summary = ingest(args.sources, format=args.format, site=args.site, settings=settings,
                      progress=False if args.quiet else None)
     print(summary.text())

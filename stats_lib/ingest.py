@@ -20,6 +20,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -27,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
-from ._background import ahead
+from ._background import ahead, parse_thread
+from ._memory import keep_freed_memory
 from .config import Settings
 from .dates import utc_timestamp
 from .display import safe_text
@@ -263,6 +265,7 @@ class IngestRun:
     forced: Source | None = None  # --format (None: detect each file's)
     site: str | None = None  # --site
     seen: Callable[[str], bool] | None = None  # whether another ledger (an S3 warehouse's) holds a source key
+    parse_pool: ThreadPoolExecutor | None = None  # the process's parse thread, kept for every file (_background)
 
 
 def _ingest_paths(inputs: Inputs, forced: Source | None, site: str | None, settings: Settings, show: bool, *,
@@ -287,8 +290,9 @@ def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, sett
     settled = len(inputs.settled)
     summary = IngestSummary(files=list(inputs.settled))
     total = inputs.total_bytes()
-    with tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
-        run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen)
+    with parse_thread() as pool, tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
+        run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen,
+                        parse_pool=pool)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
             started = last = time.perf_counter()
@@ -362,7 +366,7 @@ def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: s
     reader = LineReader(str(path), source_file=path.name)
     writers: dict[str, AtomicParquetWriter] = {}
     try:
-        for raw in ahead(module.parse(reader)):  # the next batch is parsed while this one is enriched
+        for raw in ahead(module.parse(reader), pool=run.parse_pool):  # the next batch is parsed meanwhile
             if raw.num_rows == 0:
                 continue
             raw, erased = run.erasures.filter(raw, partial(site_column, raw, run.site))  # trust: prune/forget stay erased
@@ -489,16 +493,18 @@ def _next_result(results, workers: list) -> tuple:
 
 def _worker(run: IngestRun, tasks, results) -> None:
     """A worker process: ingest the files it is given until told to stop, answering each with its result."""
-    run = replace(run, bar=tqdm(disable=True))
+    keep_freed_memory()  # a worker ends with the run: freed buffers serve its next file (_memory)
     warnings.simplefilter("ignore", ExpiredSaltWarning)  # the days are sent back with each result
-    while (task := tasks.get()) is not None:
-        index, path, key, label = task
-        try:
-            result = _ingest_file(path, run, key=key, label=label)
-        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
-            results.put((index, None, (), _sendable(exc)))
-            return
-        results.put((index, result, sorted(run.salts.expired_days_used), None))
+    with parse_thread() as pool:  # the parent's thread is not in this process
+        run = replace(run, bar=tqdm(disable=True), parse_pool=pool)
+        while (task := tasks.get()) is not None:
+            index, path, key, label = task
+            try:
+                result = _ingest_file(path, run, key=key, label=label)
+            except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+                results.put((index, None, (), _sendable(exc)))
+                return
+            results.put((index, result, sorted(run.salts.expired_days_used), None))
 
 
 def _sendable(exc: BaseException) -> BaseException:

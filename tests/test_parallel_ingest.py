@@ -96,3 +96,15 @@ def test_parallel_ingest_gives_the_same_warehouse_as_one_process(tmp_path, monke
         pd.testing.assert_frame_equal(first[name], second[name], obj=name)
     assert sum(len(frame) for frame in first.values()) > 200  # the queries answer something
 
+
+
+def test_the_ingest_processes_keep_freed_memory_for_the_next_file():
+    """``_memory.keep_freed_memory`` (called by ``site-stats ingest`` and each worker): glibc's thresholds take
+    the values and Arrow allocates from jemalloc with purging off; in a child, so this process keeps its defaults."""
+    import subprocess
+    import sys
+
+    code = ("import pyarrow as pa; from stats_lib._memory import keep_freed_memory; ok = keep_freed_memory(); "
+            "b = pa.allocate_buffer(1 << 20); print(ok, pa.default_memory_pool().backend_name, pa.total_allocated_bytes() >= 1 << 20)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "jemalloc", "True"]
