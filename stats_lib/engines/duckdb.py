@@ -4,11 +4,15 @@
 each query's ``rollup_NAME`` tables become views over exactly the rollup files of the period's days (and months)
 that have valid rollups, the other days are computed from the events (see ``warehouse/rollups.py``).
 ``RollupBuilder`` computes a day's rollups from that day's event files only, and a month's rows from its days'
-rollup files.
+rollup files, several queries at once.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import duckdb
@@ -32,8 +36,7 @@ def connect(warehouse: str | Path, settings: Settings | None = None) -> duckdb.D
         return _connect_s3((settings or Settings.from_env()).with_(warehouse=str(warehouse)))
     house = LocalWarehouse(warehouse)
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")  # no bar on stderr; our tqdm shows progress
+    _session_settings(con)
     if house.event_files():
         pattern = str(house.events_dir / "dt=*" / "*.parquet")
         con.execute(
@@ -70,8 +73,7 @@ def _connect_s3(settings: Settings) -> duckdb.DuckDBPyConnection:
 
     house = S3Warehouse(settings)
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")  # no bar on stderr; our tqdm shows progress
+    _session_settings(con)
     hive = ds.partitioning(pa.schema([("dt", pa.string())]), flavor="hive")
     sources = {
         "events": (list_files(house.fs, f"{house.root}/events"), STORED_SCHEMA.append(pa.field("dt", pa.string())), hive),
@@ -168,12 +170,13 @@ class Session:
 
 
 def _register_files(con: duckdb.DuckDBPyConnection, view: str, store: rollup_store.Store, paths: list[str],
-                    base: str, *, union: bool = False, key: str = "dt") -> None:
+                    base: str, *, union: bool = False, key: str = "dt", temp: bool = False) -> None:
     """A view over Parquet files with a hive partition ``key`` (``dt``, or ``month``): DuckDB's reader locally,
-    a pyarrow dataset on S3."""
+    a pyarrow dataset on S3 (``temp``: a view of this connection, or cursor, only)."""
+    kind = "TEMP VIEW" if temp else "VIEW"
     if isinstance(store.fs, pafs.LocalFileSystem):
         files = "[" + ", ".join(_literal(p) for p in paths) + "]"
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM read_parquet({files}, hive_partitioning = true, "
+        con.execute(f"CREATE OR REPLACE {kind} {view} AS SELECT * FROM read_parquet({files}, hive_partitioning = true, "
                     f"hive_types = {{'{key}': VARCHAR}}{', union_by_name = true' if union else ''})")
         return
     import pyarrow.dataset as ds
@@ -181,7 +184,7 @@ def _register_files(con: duckdb.DuckDBPyConnection, view: str, store: rollup_sto
     hive = ds.partitioning(pa.schema([(key, pa.string())]), flavor="hive")
     data = ds.dataset(paths, format="parquet", filesystem=store.fs, partitioning=hive, partition_base_dir=base)
     con.register(f"_{view}_data", data)
-    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM _{view}_data")
+    con.execute(f"CREATE OR REPLACE {kind} {view} AS SELECT * FROM _{view}_data")
 
 
 def _used(text: str, params: dict[str, object]) -> dict[str, object]:
@@ -190,50 +193,101 @@ def _used(text: str, params: dict[str, object]) -> dict[str, object]:
 
 
 class RollupBuilder:
-    """Computes a day's rollups on DuckDB from that day's event files only."""
+    """Computes rollups on DuckDB and hands each one's rows to ``write(name, table)`` sorted by all their
+    columns (``ORDER BY ALL``, so a re-run writes the same bytes).
+
+    A day reads that day's event files only: first the shared relations several rollups read (``MATERIALISED``)
+    are computed once into tables of their names, then every rollup. The queries run at once, one per core, each
+    on its own cursor of one connection and on one DuckDB thread (``threads = 1``): DuckDB spreads one small
+    query over 2 cores only 1.6 times and pays for the splitting in CPU, while independent queries keep every
+    core busy (bench warehouse, 3 days: 9.2 CPU s one query at a time on one thread, 10.6 CPU s / 6.1 s on two
+    threads, 7.0 CPU s / 5.1 s two queries at a time on one thread each, load average 1.3). ``write`` may be
+    called from several threads at once.
+    """
 
     MATERIALISED = ("sessions", "visitor_pageviews")  # shared relations read by several rollups (queries/shared)
 
     def __init__(self, store: rollup_store.Store, defs: dict[str, rollup_store.Definition],
-                 settings: Settings | None = None) -> None:
+                 settings: Settings | None = None, *, workers: int | None = None) -> None:
         self.store, self.defs = store, defs
-        self.con = duckdb.connect()
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET enable_progress_bar = false")  # no bar on stderr; our tqdm shows progress
+        self.con = duckdb.connect(config={"threads": 1})
+        _session_settings(self.con)
         # the shared relations several rollups read are computed once a day, into tables of their names
         self._shared = {name: sql.load_shared(name).for_duckdb() for name in self.MATERIALISED}
-        self._texts = {name: d.query.providing(*self.MATERIALISED).for_duckdb() for name, d in defs.items()}
+        self._texts = {name: _ordered(d.query.providing(*self.MATERIALISED).for_duckdb()) for name, d in defs.items()}
+        self._needs = {name: [s for s in self.MATERIALISED if s in d.query.tables_read()] for name, d in defs.items()}
+        self._pool = ThreadPoolExecutor(workers or os.cpu_count() or 1, thread_name_prefix="rollups")
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
 
-    def day(self, day: str, files: list[tuple[str, int]]) -> dict[str, pa.Table]:
-        paths = [self.store.path("events", f"dt={day}", name) for name, _ in files]
-        _register_files(self.con, "events", self.store, paths, self.store.path("events"), union=True)
+    def _cursor(self, events: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
+        """The calling worker thread's cursor, its view ``events`` over exactly the event files ``events``."""
+        local = self._local
+        if getattr(local, "cursor", None) is None:
+            local.cursor, local.events = self.con.cursor(), None
+            _session_settings(local.cursor)
+            with self._cursors_lock:
+                self._cursors.append(local.cursor)
+        if events and local.events != events:
+            _register_files(local.cursor, "events", self.store, list(events), self.store.path("events"), union=True,
+                            temp=True)
+            local.events = events
+        return local.cursor
+
+    def day(self, day: str, files: list[tuple[str, int]], write: Callable[[str, pa.Table], None]) -> dict[str, int]:
+        """Every rollup of ``day`` from its event ``files``, each handed to ``write``; their row counts."""
+        events = tuple(self.store.path("events", f"dt={day}", name) for name, _ in files)
         params: dict[str, object] = {"start": day, "end": day, "site": ""}
-        for name, text in self._shared.items():
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {text}", _used(text, params))
-        tables = {name: _plain_numbers(self.con.sql(text, params=_used(text, params)).to_arrow_table())
-                  for name, text in self._texts.items()}
-        for name in self._shared:
-            self.con.execute(f"DROP TABLE {name}")
-        return tables
 
-    def month(self, days: list[str], state: rollup_store.RollupState) -> dict[str, pa.Table]:
-        """A month's rows of every rollup, from the stored rollup files of its ``days`` (all valid)."""
-        tables = {}
-        for name, definition in self.defs.items():
+        def materialise(name: str, text: str) -> None:
+            self._cursor(events).execute(f"CREATE OR REPLACE TABLE {name} AS {text}", _used(text, params))
+
+        def rollup(name: str, text: str) -> int:
+            for needed in self._needs[name]:
+                made[needed].result()
+            table = _plain_numbers(self._cursor(events).sql(text, params=_used(text, params)).to_arrow_table())
+            write(name, table)
+            return table.num_rows
+
+        made = {name: self._pool.submit(materialise, name, text) for name, text in self._shared.items()}
+        order = sorted(self._texts, key=lambda name: bool(self._needs[name]))  # those reading only events first
+        built = {name: self._pool.submit(rollup, name, self._texts[name]) for name in order}
+        try:
+            return _results(built, list(made.values()))
+        finally:
+            for name in self._shared:
+                self.con.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def month(self, days: list[str], state: rollup_store.RollupState,
+              write: Callable[[str, pa.Table], None]) -> dict[str, int]:
+        """A month's rows of every rollup, from the stored rollup files of its ``days`` (all valid), each handed
+        to ``write``; their row counts."""
+        def one(name: str, definition: rollup_store.Definition) -> int:
+            cursor = self._cursor()
+            view = f"_month_days_{name}"
             files = [f for d in days for f in state.files.get(name, {}).get(d, [])]
             if files:
-                _register_files(self.con, "_month_days", self.store, files,
-                                self.store.path(rollup_store.ROLLUPS, name))
+                _register_files(cursor, view, self.store, files, self.store.path(rollup_store.ROLLUPS, name),
+                                temp=True)
             else:  # days built by Athena without rows
                 schema = rollup_store.rollup_schema(definition).append(pa.field("dt", pa.string()))
-                self.con.register("_month_days_empty", schema.empty_table())
-                self.con.execute("CREATE OR REPLACE VIEW _month_days AS SELECT * FROM _month_days_empty")
-            text = definition.month_query.with_rollups(rollup_store.StoredDays("_month_days")).for_duckdb()
-            tables[name] = _plain_numbers(self.con.sql(text).to_arrow_table())
-        self.con.execute("DROP VIEW _month_days")
-        return tables
+                cursor.register(f"{view}_empty", schema.empty_table())
+                cursor.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_empty")
+            text = _ordered(definition.month_query.with_rollups(rollup_store.StoredDays(view)).for_duckdb())
+            try:
+                table = _plain_numbers(cursor.sql(text).to_arrow_table())
+            finally:
+                cursor.execute(f"DROP VIEW {view}")
+            write(name, table)
+            return table.num_rows
+
+        return _results({name: self._pool.submit(one, name, d) for name, d in self.defs.items()}, [])
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for cursor in self._cursors:
+            cursor.close()
         self.con.close()
 
     def __enter__(self) -> RollupBuilder:
@@ -241,6 +295,26 @@ class RollupBuilder:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _session_settings(con: duckdb.DuckDBPyConnection) -> None:
+    """What every connection (and cursor: they have their own) of ours sets."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # no bar on stderr; our tqdm shows progress
+
+
+def _ordered(text: str) -> str:
+    """A query's rows sorted by all its columns (its rows are distinct groups, so the order is total)."""
+    return f"SELECT * FROM (\n{text}\n) AS unsorted ORDER BY ALL"
+
+
+def _results(futures: dict[str, Future], others: list[Future]) -> dict[str, int]:
+    """Name -> result of each future, once every one of them (and ``others``) is done: a failure is raised only
+    when nothing runs any more."""
+    wait([*futures.values(), *others])
+    for future in others:
+        future.result()
+    return {name: future.result() for name, future in futures.items()}
 
 
 def run(query: Query, params: dict[str, object], warehouse: str | Path, settings: Settings | None = None) -> pa.Table:

@@ -95,6 +95,10 @@ class Query:
         for several queries) instead of inlining their definitions."""
         return replace(self, provided=tuple(sorted(names)))
 
+    def tables_read(self) -> list[str]:
+        """The unqualified tables its own text reads (shared relations and ``rollup_NAME`` not expanded)."""
+        return _reads(_parse(self.text))
+
     @property
     def description(self) -> str:
         lines = [line[2:].strip() for line in self.text.splitlines() if line.startswith("--")]

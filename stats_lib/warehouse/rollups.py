@@ -176,9 +176,17 @@ class Store:
             self.fs.move(target, path)
 
     def write_table(self, path: str, table: pa.Table) -> None:
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="zstd")
-        self.write_bytes(path, sink.getvalue().to_pybytes())
+        """zstd Parquet, without the table's schema metadata; locally straight into the file (.tmp, then
+        renamed), on S3 one PUT of the encoded bytes."""
+        table = table.replace_schema_metadata(None)
+        if not self.atomic_rename:
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink, compression="zstd")
+            self.write_bytes(path, sink.getvalue().to_pybytes())
+            return
+        self.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        pq.write_table(table, path + TMP_SUFFIX, compression="zstd", filesystem=self.fs)
+        self.fs.move(path + TMP_SUFFIX, path)
 
     def delete(self, path: str) -> None:
         try:
@@ -343,29 +351,30 @@ class BuildResult:
         return "; ".join(parts)
 
 
-def build_day(store: Store, day: str, files: list[tuple[str, int]], tables: dict[str, pa.Table],
-              defs: dict[str, Definition]) -> None:
+Compute = Callable[[Callable[[str, pa.Table], None]], dict[str, int]]  # compute(write): every rollup's rows
+# handed to write(name, rows) sorted by all their columns (maybe from several threads at once); their row counts
+
+
+def build_day(store: Store, day: str, files: list[tuple[str, int]], compute: Compute,
+              defs: dict[str, Definition]) -> dict[str, int]:
     """Write one day's rollups whole (each sorted, so a re-run writes the same bytes), then its manifest."""
     store.delete_manifest(day)  # the day is computed from the events until every part is in place
-    for name, table in tables.items():
-        if "dt" in table.column_names:
-            table = table.drop_columns(["dt"])
-        store.write_table(store.part_path(name, day), _sorted(table))
+
+    def write(name: str, table: pa.Table) -> None:
+        store.write_table(store.part_path(name, day), table.drop_columns(["dt"]) if "dt" in table.column_names
+                          else table)
+
+    rows = compute(write)
     store.write_manifest(day, {"day": day, "events": fingerprint(files),
                                "versions": {n: d.version for n, d in sorted(defs.items())}})
+    return rows
 
 
-def _sorted(table: pa.Table) -> pa.Table:
-    table = table.sort_by([(c, "ascending") for c in table.column_names]) if table.num_rows else table
-    return table.replace_schema_metadata(None)
-
-
-def build_month(store: Store, month: str, days: dict[str, str], tables: dict[str, pa.Table],
+def build_month(store: Store, month: str, days: dict[str, str], compute: Compute,
                 defs: dict[str, Definition]) -> None:
     """Write one month's rows whole (sorted), then its manifest (``days``: each day's event fingerprint)."""
     store.delete_month_manifest(month)
-    for name, table in tables.items():
-        store.write_table(store.month_part_path(name, month), _sorted(table))
+    compute(lambda name, table: store.write_table(store.month_part_path(name, month), table))
     store.write_month_manifest(month, {"month": month, "days": days,
                                        "versions": {n: d.month_version for n, d in sorted(defs.items())}})
 
@@ -450,13 +459,11 @@ class LocalBuild:
         self.store, self.defs, self.engine = store, defs, engine
 
     def build(self, day: str, files: list[tuple[str, int]]) -> dict[str, int]:
-        tables = self.engine.day(day, files)
-        build_day(self.store, day, files, tables, self.defs)
-        return {name: table.num_rows for name, table in tables.items()}
+        return build_day(self.store, day, files, lambda write: self.engine.day(day, files, write), self.defs)
 
     def build_month(self, month: str, state: RollupState) -> None:
-        tables = self.engine.month(state.month_days(month), state)
-        build_month(self.store, month, state.month_fingerprints(month), tables, self.defs)
+        build_month(self.store, month, state.month_fingerprints(month),
+                    lambda write: self.engine.month(state.month_days(month), state, write), self.defs)
 
     def __enter__(self) -> LocalBuild:
         return self
