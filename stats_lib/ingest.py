@@ -20,7 +20,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -33,6 +33,7 @@ from ._memory import keep_freed_memory
 from .config import Settings
 from .dates import utc_timestamp
 from .display import safe_text
+from .enrich.devices import detector_helper
 from .enrich.geo import GeoLocator
 from .enrich.pipeline import Enrichment, site_column, split_by_day
 from .privacy import mask_ips
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)  # what a run did, at INFO (`site-stats --verb
 if TYPE_CHECKING:
     from .sources.s3_objects import Planned, S3Object
 
+
+
+HELPER_MIN_BYTES = 1 << 20  # inputs this large get the device-detector helper process (enrich.devices.Detections)
 
 
 class SourceNotFound(FileNotFoundError):
@@ -286,11 +290,16 @@ def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, sett
     house.clean_partial()
     erasures = ErasureRules.load(house.root)  # what prune/forget erased is never written again
     salts = salts or SaltStore.in_folder(house.salts_dir, retention_days=settings.salt_retention_days)
-    enrichment = Enrichment(salts, GeoLocator(settings.geoip_path))  # one per run: its caches serve every file
     settled = len(inputs.settled)
     summary = IngestSummary(files=list(inputs.settled))
     total = inputs.total_bytes()
-    with parse_thread() as pool, tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show) as bar:
+    with contextlib.ExitStack() as stack:
+        # forked first, while this process is quiet: the device detector's first calls run beside the bot step
+        helper = _detector_helper(stack, total)
+        pool = stack.enter_context(parse_thread())
+        bar = stack.enter_context(tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show))
+        # one per run: its caches serve every file
+        enrichment = Enrichment(salts, GeoLocator(settings.geoip_path), detector_helper=helper)
         run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen,
                         parse_pool=pool)
         with warnings.catch_warnings(record=True) as caught:
@@ -443,14 +452,30 @@ def _file_results(inputs: Inputs, run: IngestRun, workers: int) -> Iterator[tupl
 def _worker_count(inputs: Inputs, run: IngestRun, workers: int) -> int:
     """How many worker processes: ``workers`` (0: one per core), at most one per file; 1 for S3 inputs or
     warehouses, or where processes cannot be forked."""
-    if inputs.s3 is not None or run.seen is not None or "fork" not in multiprocessing.get_all_start_methods():
+    if inputs.s3 is not None or run.seen is not None or not _can_fork():
         return 1
     return min(workers or os.cpu_count() or 1, len(inputs.paths) - 1)
+
+
+def _detector_helper(stack: contextlib.ExitStack, total: int) -> Executor | None:
+    """The device-detector helper process (``enrich.devices.Detections``) for inputs of ``HELPER_MIN_BYTES`` or
+    more, where a process can be forked and given semaphores (AWS Lambda has none); else None."""
+    if total < HELPER_MIN_BYTES or not _can_fork():
+        return None
+    try:
+        return stack.enter_context(detector_helper())
+    except OSError:
+        return None
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _in_workers(inputs: Inputs, run: IngestRun, count: int) -> Iterator[tuple[Path, FileResult]]:
     first, *paths = inputs.paths
     yield first, _ingest_file(first, run, key=inputs.keys.get(first), label=inputs.names.get(first))
+    run.enrichment.settle()  # the workers inherit every answer asked for
     context = multiprocessing.get_context("fork")
     tasks, results = context.Queue(), context.Queue()
     workers = [context.Process(target=_worker, args=(run, tasks, results), daemon=True, name=f"ingest-{i}")
@@ -495,7 +520,8 @@ def _worker(run: IngestRun, tasks, results) -> None:
     """A worker process: ingest the files it is given until told to stop, answering each with its result."""
     keep_freed_memory()  # a worker ends with the run: freed buffers serve its next file (_memory)
     warnings.simplefilter("ignore", ExpiredSaltWarning)  # the days are sent back with each result
-    with parse_thread() as pool:  # the parent's thread is not in this process
+    run.enrichment.forked()  # the parent's helper process serves the parent
+    with parse_thread() as pool:  # nor is the parent's thread in this process
         run = replace(run, bar=tqdm(disable=True), parse_pool=pool)
         while (task := tasks.get()) is not None:
             index, path, key, label = task

@@ -101,3 +101,41 @@ def test_named_bots_skip_the_device_class_and_the_columns_stay_the_same():
         assert got[name].equals(expected[name]), name
     assert pc.if_else(is_bot, "bot", got["device"]).equals(pc.if_else(is_bot, "bot", expected["device"]))
     assert len(wired.parsed) < len(plain.parsed) - 300  # the bots were never given a device class
+
+
+def test_answers_prefetched_by_the_helper_process_are_the_detectors_own():
+    """``Detections(helper=)``: a batch's new keys go to the helper process at once; the answers it sends back
+    equal the detector asked in this process, and a gone helper only means this process asks itself."""
+    import os
+
+    uas = _keyed(corpus_agents("small"))
+    keys = sorted({devices.detector_key(ua) for ua in uas})
+    assert len(keys) >= devices.PREFETCH_MIN_KEYS
+    plain = {key: devices.detected_class(key) for key in keys}
+    with devices.detector_helper() as helper:
+        asked = helper.submit(os.getpid).result()
+        assert asked != os.getpid()  # the helper really is another process
+        detections = devices.Detections(helper=helper)
+        detections.prefetch(uas)
+        first = detections.detected_class(uas[0])  # waits for the helper's answers: all of them arrive
+        assert set(detections.answers) == set(keys)
+        assert detections.answers == plain  # what the helper sent, and what every agent is answered from
+        assert {devices.detector_key(ua): detections.detected_class(ua) for ua in uas} == plain
+        assert first == plain[devices.detector_key(uas[0])]
+        few = devices.Detections(helper=helper)
+        few.prefetch(uas[:1])  # under PREFETCH_MIN_KEYS: asked here, when needed
+        assert few.answers == {} and few.detected_class(uas[0]) == first
+    gone = devices.Detections(helper=helper)  # shut down: prefetch gives up, answers come from here
+    gone.prefetch(uas)
+    assert gone.helper is None
+    assert {devices.detector_key(ua): gone.detected_class(ua) for ua in uas} == plain
+
+
+def test_a_forked_process_drops_the_parents_helper_and_pending_answers():
+    with devices.detector_helper() as helper:
+        detections = devices.Detections(helper=helper)
+        detections.prefetch(_keyed(corpus_agents("small")))
+        detections.forked()
+        assert detections.helper is None
+        ua = _keyed(corpus_agents("small"))[0]
+        assert detections.detected_class(ua) == devices.detected_class(devices.detector_key(ua))

@@ -63,3 +63,12 @@ def test_a_large_cache_answers_as_the_plain_computation():
     assert used_dict and cache._code_of is not None
     assert len(calls) == len(set(calls)) == len(cache)
     assert len(cache._column_chunks[0]) < 12  # merged as it grew
+
+
+def test_unknown_lists_the_values_never_seen_and_adds_nothing():
+    calls: list[str] = []
+    cache = DistinctCache(lambda v: (calls.append(v) or v.upper(),), pa.schema([("up", pa.string())]))
+    cache.columns(pa.array(["a", "b", None, "a"]))
+    assert sorted(cache.unknown(pa.array(["b", "c", None, "c", "d"]))) == ["c", "d"]
+    assert len(cache) == 2 and calls == ["a", "b"]
+    assert cache.unknown(pa.chunked_array([["a"], ["b"]])) == []

@@ -115,6 +115,13 @@ class DistinctCache:
             rows = pc.take(self._known(encoded.dictionary), encoded.indices)
             return rows, self._columns
 
+    def unknown(self, values: pa.Array | pa.ChunkedArray) -> list[str]:
+        """The distinct non-null values not in the cache (nothing is computed or added)."""
+        encoded = encode(values)
+        with self._lock:
+            positions = self._positions(encoded.dictionary)
+        return encoded.dictionary.filter(pc.is_null(positions)).to_pylist()
+
     def codes(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """The code of each value (int64; -1 for null): its position in ``keys``."""
         rows, _ = self._rows(values)

@@ -12,6 +12,7 @@ other.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import cache
 
@@ -91,10 +92,11 @@ class UserAgents:
     """The user agents one run has parsed: each distinct agent parsed once (``parse``), its columns spread to the
     rows of every batch (``columns``)."""
 
-    def __init__(self, max_size: int = CACHE_SIZE) -> None:
+    def __init__(self, max_size: int = CACHE_SIZE, detector_helper: Executor | None = None) -> None:
         self.max_size = max_size
         self.parsed: dict[str, Agent] = {}
-        self.detections = devices.Detections()  # the device detector's answers, shared by agents with one key
+        # the device detector's answers, shared by agents with one key (``detector_helper``: see devices.Detections)
+        self.detections = devices.Detections(helper=detector_helper)
         self.seen_families: dict[str, Families] = {}
         # whether the run's bot step names an agent (``bots.Bots.named``, set by the pipeline): a named bot's
         # device is "bot" whatever its class, so its class is never computed (the detector is the costly part)
@@ -132,6 +134,12 @@ class UserAgents:
         if agent is None:  # empty or blank: recorded, but nothing to parse
             return (None, None, None, None, "other")
         return (agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device)
+
+    def prefetch(self, user_agents: pa.Array | pa.ChunkedArray) -> None:
+        """Hand the device detector's part for the agents never seen before to the detector helper, if any
+        (``devices.Detections.prefetch``), to run while this process does other steps."""
+        if self.detections.helper is not None:
+            self.detections.prefetch(self._columns.unknown(user_agents))
 
     def columns(self, user_agents: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
         """browser, browser_version, os, os_version, device for each user agent, parsed once per distinct value

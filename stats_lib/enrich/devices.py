@@ -30,7 +30,11 @@ such agent of the device-detector fixtures and of the bench corpus, and under fo
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import re
+from collections.abc import Iterable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 DESKTOP, MOBILE, TABLET, BOT, OTHER = "desktop", "mobile", "tablet", "bot", "other"
 
@@ -98,24 +102,87 @@ def detector_key(ua: str) -> str:
     return f"{ua[: match.start(1)]}{CANONICAL_CHROME}{ua[match.end(1) :]}"
 
 
+PREFETCH_MIN_KEYS = 8  # fewer new keys than this in a batch are asked about in this process, as they come
+
+
 class Detections:
     """The detector's answers of one run, by ``detector_key`` (only for agents whose key is not the agent itself:
-    the others are remembered once, with all their columns, by ``agents.UserAgents``)."""
+    the others are remembered once, with all their columns, by ``agents.UserAgents``).
 
-    def __init__(self, max_size: int = DETECTIONS_SIZE) -> None:
+    ``helper``: a one-process pool (``detector_helper()``) that ``prefetch`` hands a batch's new keys to, so the
+    detector (above all its first calls, which compile about 1,600 of device-detector's regexes: 2.3 s of the
+    bench ingest's first file) runs beside this process's bot step instead of after it. The answers are the
+    detector's own, whichever process asks."""
+
+    def __init__(self, max_size: int = DETECTIONS_SIZE, helper: Executor | None = None) -> None:
         self.max_size = max_size
         self.answers: dict[str, str | None] = {}
+        self.helper = helper
+        self._coming: Future | None = None  # the helper's answers for ``_coming_keys``
+        self._coming_keys: frozenset[str] = frozenset()
+
+    def prefetch(self, uas: Iterable[str]) -> None:
+        """Have the helper (if any) ask the detector about the keys of ``uas`` not known yet, when they are at
+        least ``PREFETCH_MIN_KEYS``; ``detected_class`` waits for those answers when it needs one of them."""
+        if self.helper is None:
+            return
+        keys = {k for ua in uas if (k := detector_key(ua)) != ua} - self.answers.keys() - self._coming_keys
+        if len(keys) < PREFETCH_MIN_KEYS:
+            return
+        self._collect()
+        try:
+            self._coming = self.helper.submit(detected_classes, sorted(keys))
+        except RuntimeError:  # the helper process is gone (BrokenProcessPool): this process asks the detector
+            self.helper = None
+            return
+        self._coming_keys = frozenset(keys)
+
+    def settle(self) -> None:
+        """Wait for the helper's answers asked for so far (before forking: the children inherit them)."""
+        self._collect()
+
+    def forked(self) -> None:
+        """In a process forked from the one that made this object: the helper and its pending answers belong to
+        the parent, so this process asks the detector itself."""
+        self.helper, self._coming, self._coming_keys = None, None, frozenset()
+
+    def _collect(self) -> None:
+        """The helper's answers into ``answers``; if it failed, nothing (this process asks the detector itself)."""
+        coming, self._coming, self._coming_keys = self._coming, None, frozenset()
+        if coming is not None:
+            with contextlib.suppress(Exception):
+                self.answers.update(coming.result())
 
     def detected_class(self, ua: str) -> str | None:
         """``detected_class(detector_key(ua))``, remembered by key."""
         key = detector_key(ua)
         if key == ua:
             return detected_class(ua)
+        if key in self._coming_keys:
+            self._collect()
         if key not in self.answers:
             if len(self.answers) >= self.max_size:
                 self.answers.clear()
             self.answers[key] = detected_class(key)
         return self.answers[key]
+
+
+def detected_classes(keys: list[str]) -> dict[str, str | None]:
+    """``detected_class`` of each key (what ``Detections.prefetch`` runs in its helper process)."""
+    return {key: detected_class(key) for key in keys}
+
+
+def detector_helper() -> ProcessPoolExecutor:
+    """A one-process pool for ``Detections(helper=)``, its process forked now, while the caller is quiet (before
+    any thread of its own runs Arrow code), importing the detector meanwhile. Its owner shuts it down."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool.submit(_import_detector)  # forks the process (Python 3.11 starts it on the first submit)
+    return pool
+
+
+def _import_detector() -> None:
+    with contextlib.suppress(ImportError):
+        import device_detector  # noqa: F401
 
 
 def detected_class(ua: str) -> str | None:

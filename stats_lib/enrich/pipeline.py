@@ -8,6 +8,7 @@ visitor id and the prefix, and dropped: it is not a StoredEvent column.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import Executor
 from typing import Protocol
 
 import pyarrow as pa
@@ -38,9 +39,9 @@ class Enrichment:
     (only read-only reference data such as compiled bot lists is loaded once per process).
     """
 
-    def __init__(self, salts: DailySalts, geo: GeoLocator) -> None:
+    def __init__(self, salts: DailySalts, geo: GeoLocator, detector_helper: Executor | None = None) -> None:
         self.geo = geo
-        self.agents = UserAgents()
+        self.agents = UserAgents(detector_helper=detector_helper)  # helper: see devices.Detections
         self.bots = Bots(self.agents)
         self.agents.bot_named = self.bots.named  # a named bot's device is "bot": its class is never computed
         self.referrers = Referrers()
@@ -53,6 +54,14 @@ class Enrichment:
             max_size=1_000_000,
             many=lambda addresses: [*geo.many_columns(addresses), *prefixes_of(addresses)],
         )
+
+    def settle(self) -> None:
+        """Wait for the helper processes' pending answers (before forking: the children inherit them)."""
+        self.agents.detections.settle()
+
+    def forked(self) -> None:
+        """In a process forked from the one that made this object: stop using the parent's helper processes."""
+        self.agents.detections.forked()
 
     def enrich(
         self, raw: pa.Table, source: str, source_file: str, site: str | None = None, timer: StepTimer | None = None
@@ -71,6 +80,7 @@ class Enrichment:
             cols["site"] = site_column(raw, site)
             user_agents, client_ips = encode(raw["user_agent"]), encode(raw["client_ip"])  # used by several steps
         with step("bots"):
+            self.agents.prefetch(user_agents)  # new agents' device detection runs beside the next steps, if it can
             cols.update(self.bots.columns(user_agents))
         with step("pageviews"):
             cols["is_pageview"] = pageview_column(raw, cols["is_bot"])
