@@ -1,9 +1,10 @@
--- rollup entry_pages: per UTC day and site, sessions (shared/sessions.sql) by their entry page: path, entries,
--- visitors (distinct visitor ids), bounces (one-pageview sessions).
+-- rollup entry_pages: per UTC day and site, sessions (shared/session_pageviews.sql) by their entry page: path, entries,
+-- visitors (distinct visitor ids), bounces (one-pageview sessions): the first pageviews of the sessions, grouped.
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites); a rollup is built with start = end.
-SELECT dt, site, entry_path AS path,
+SELECT dt, site, path,
        COUNT(*) AS entries,
        COUNT(DISTINCT visitor_id) AS visitors,
-       COUNT_IF(pageviews = 1) AS bounces
-FROM sessions
-GROUP BY dt, site, entry_path
+       COUNT_IF(ends_session) AS bounces
+FROM session_pageviews
+WHERE starts_session
+GROUP BY dt, site, path

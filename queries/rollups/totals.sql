@@ -1,5 +1,7 @@
 -- rollup totals: per UTC day and site: hits, bot_hits, pageviews, visitors (distinct visitor ids among the
--- pageviews), bytes_sent, bot_bytes, page_bytes, sessions, bounces, duration_ms (sessions' summed length in ms).
+-- pageviews), bytes_sent, bot_bytes, page_bytes, sessions, bounces, duration_ms (sessions' summed length in ms:
+-- the sum of their last pageviews' times minus the sum of their first pageviews' times, each counted from the
+-- day's start; shared/session_pageviews.sql).
 -- Parameters: :start, :end (inclusive 'YYYY-MM-DD'), :site ('' for all sites); a rollup is built with start = end.
 WITH hits AS (
     SELECT dt, site,
@@ -16,10 +18,12 @@ WITH hits AS (
 ),
 visits AS (
     SELECT dt, site,
-           COUNT(*) AS sessions,
-           COUNT_IF(pageviews = 1) AS bounces,
-           CAST(SUM(duration_ms) AS BIGINT) AS duration_ms
-    FROM sessions
+           COUNT_IF(starts_session) AS sessions,
+           COUNT_IF(starts_session AND ends_session) AS bounces,
+           CAST(SUM(CASE WHEN ends_session THEN DATE_DIFF('millisecond', day_start, ts) ELSE 0 END)
+                - SUM(CASE WHEN starts_session THEN DATE_DIFF('millisecond', day_start, ts) ELSE 0 END)
+                AS BIGINT) AS duration_ms
+    FROM (SELECT *, CAST(CAST(dt AS DATE) AS TIMESTAMP) AS day_start FROM session_pageviews) AS edges
     GROUP BY dt, site
 )
 SELECT h.dt, h.site, h.hits, h.bot_hits, h.pageviews, h.visitors, h.bytes_sent, h.bot_bytes, h.page_bytes,

@@ -205,7 +205,7 @@ class RollupBuilder:
     called from several threads at once.
     """
 
-    MATERIALISED = ("sessions", "visitor_pageviews")  # shared relations read by several rollups (queries/shared)
+    MATERIALISED = ("session_pageviews", "visitor_pageviews")  # shared relations several rollups read
 
     def __init__(self, store: rollup_store.Store, defs: dict[str, rollup_store.Definition],
                  settings: Settings | None = None, *, workers: int | None = None) -> None:
