@@ -165,6 +165,44 @@ def test_a_rerun_writes_the_same_bytes(synthetic_house, tmp_path):
     assert _part_bytes(wh) == first
 
 
+def _build_with(wh: Path, workers: int) -> dict[str, bytes]:
+    """Every day's and month's rollups built by a DuckDB builder running ``workers`` queries at once."""
+    store = rollups.Store.for_warehouse(str(wh))
+    state = rollups.RollupState.load(store)
+    with rollups.LocalBuild(store, state.defs, duck.RollupBuilder(store, state.defs, workers=workers)) as build:
+        rows = {day: build.build(day, files) for day, files in state.event_days.items()}
+        state = rollups.RollupState.load(store, state.defs)
+        for month in rollups.buildable_months(state):
+            build.build_month(month, state)
+    assert all(sum(r.values()) > 0 for r in rows.values())
+    return _part_bytes(wh)
+
+
+def test_queries_run_at_once_write_the_same_bytes_as_one_at_a_time(synthetic_house, tmp_path):
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    shutil.copytree(synthetic_house, serial)
+    shutil.copytree(synthetic_house, parallel)
+    one = _build_with(serial, workers=1)
+    assert len(one) == (4 + 1) * len(sql.rollup_names())
+    assert _build_with(parallel, workers=4) == one
+    assert rollups.RollupState.load(rollups.Store.for_warehouse(str(parallel))).stale_days() == []
+
+
+def test_a_failing_rollup_query_fails_the_day_and_leaves_it_computed(synthetic_house, tmp_path):
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    store = rollups.Store.for_warehouse(str(wh))
+    state = rollups.RollupState.load(store)
+    day, files = next(iter(state.event_days.items()))
+    defs = dict(state.defs)  # one rollup of the day breaks
+    defs["pages"] = rollups.Definition("pages", sql.Query("rollup pages", "SELECT dt, site FROM no_such_table"))
+    builder = duck.RollupBuilder(store, defs, workers=2)
+    with rollups.LocalBuild(store, defs, builder) as build, pytest.raises(Exception, match="no_such_table"):
+        build.build(day, files)
+    assert day in rollups.RollupState.load(store).stale_days()  # no manifest: the day is read from the events
+    assert_exact(wh, expect_rollups=False)
+
+
 def test_a_late_file_rebuilds_its_day_and_stays_exact(synthetic_house, tmp_path):
     wh = tmp_path / "wh"
     shutil.copytree(synthetic_house, wh)
