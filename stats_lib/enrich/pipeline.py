@@ -90,15 +90,15 @@ class Enrichment:
             cols.update(self.ips.columns(client_ips))
         with step("visitor ids"):
             cols["visitor_id"] = self.visitors.ids(days, cols["site"], client_ips, user_agents)
-        with step("user agents"):
-            cols.update(self.agents.columns(user_agents))
-            cols["device"] = pc.if_else(pc.fill_null(cols["is_bot"], False), "bot", cols["device"])
         with step("geo (edge)"):
             cols.update(self.geo.edge_columns(raw["edge_location"]))
         with step("referrers"):
             cols.update(self.referrers.columns(raw["referrer"], cols["site"]))
         with step("campaigns"):
             cols.update(self.campaigns.columns(raw["query"]))
+        with step("user agents"):  # last: the device detector's helper has had the longest
+            cols.update(self.agents.columns(user_agents))
+            cols["device"] = pc.if_else(pc.fill_null(cols["is_bot"], False), "bot", cols["device"])
         with step("assemble"):
             arrays = [cols[f.name].cast(f.type) if f.name in cols else pa.nulls(n, f.type) for f in STORED_SCHEMA]
             return pa.Table.from_arrays(arrays, schema=STORED_SCHEMA)
