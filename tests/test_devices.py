@@ -139,3 +139,32 @@ def test_a_forked_process_drops_the_parents_helper_and_pending_answers():
         assert detections.helper is None
         ua = _keyed(corpus_agents("small"))[0]
         assert detections.detected_class(ua) == devices.detected_class(devices.detector_key(ua))
+
+
+def test_the_helper_process_ends_when_its_parent_is_killed(tmp_path):
+    """A killed ingest leaves no helper behind holding its files (the warehouse lock above all)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import os, sys, time; from stats_lib.enrich import devices; pool = devices.detector_helper(); "
+            "print(pool.submit(os.getpid).result(), flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    helper = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    def alive() -> bool:  # a zombie has ended (whether init has reaped it yet or not)
+        try:
+            stat = open(f"/proc/{helper}/stat").read()
+        except FileNotFoundError:
+            return False
+        return stat[stat.rindex(")") + 2] != "Z"
+
+    deadline = time.monotonic() + 20
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive():
+        os.kill(helper, signal.SIGKILL)
+        raise AssertionError("the helper outlived its killed parent")
