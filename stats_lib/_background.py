@@ -19,7 +19,9 @@ ingest's 100,000-line batches, so the library version costs nothing that shows.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent import futures
@@ -61,3 +63,16 @@ def ahead(items: Iterable[T], depth: int = 2, pool: ThreadPoolExecutor | None = 
         close = getattr(source, "close", None)
         if close is not None:
             close()
+
+
+def end_with_parent(parent: int, poll_seconds: float = 0.1) -> None:
+    """In a forked process: end it (``os._exit``) as soon as ``parent`` has ended, killed or not, from a watcher
+    thread. A forked helper or worker would otherwise live on, waiting for work, and keep what it inherited open,
+    such as the warehouse lock's file: the next ingest would wait for it forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="site-stats-parent-watch", daemon=True).start()

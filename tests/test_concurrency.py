@@ -16,6 +16,8 @@ import socket
 import stat
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -138,6 +140,23 @@ def test_clean_up_keeps_a_live_process_temporary_files(tmp_path):
         sleeper.wait()
     assert house.clean_partial() == 1 and not live.exists()  # its writer is gone now
     assert tmp_tag() == f"{socket.gethostname().replace('.', '_')}.{os.getpid()}"
+
+
+def test_clean_up_removes_the_files_of_an_ended_process_not_yet_reaped(tmp_path):
+    """A writer that has ended but whose exit status nobody has collected yet (a zombie: the workers of a killed
+    ingest, until init reaps them) no longer writes: its temporary files go."""
+    house = LocalWarehouse(tmp_path / "wh")
+    house.ensure()
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{ended.pid}/stat").read_text().split(") ")[-1][0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.01)  # exited, not waited for: a zombie
+    host = socket.gethostname().replace(".", "_")
+    left = house.events_dir / "dt=2026-11-01" / f"x.parquet.{host}.{ended.pid}.tmp"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half written")
+    assert house.clean_partial() == 1 and not left.exists()
+    ended.wait()
 
 
 # -- salts ------------------------------------------------------------------------------------------------------

@@ -111,6 +111,20 @@ def test_late_file_after_the_salt_was_deleted_warns(sample, tmp_path, warehouse)
     assert f"warning: the salt for {day} was already deleted" in out
 
 
+def _processes_of(warehouse: Path) -> list[int]:
+    """Live (not zombie) processes whose command line names ``warehouse``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if str(warehouse).encode() in (entry / "cmdline").read_bytes():
+                stat = (entry / "stat").read_text()
+                if stat[stat.rindex(")") + 2] != "Z":
+                    found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def test_killed_ingest_rerun_gives_clean_counts(tmp_path):
     logs = tmp_path / "logs"
     generate(logs, days=12, end=END, seed=5, visitors_per_day=400)
@@ -127,6 +141,10 @@ def test_killed_ingest_rerun_gives_clean_counts(tmp_path):
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.monotonic() + 10  # its worker and helper processes end with it (and close the lock's file)
+    while _processes_of(warehouse) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_of(warehouse), "processes of the killed ingest live on"
     done = len(list(ledger.glob("*.json")))
     assert 0 < done < total, f"the kill came too late or too early to prove anything ({done}/{total})"
     run_cli("ingest", str(logs), "--warehouse", str(warehouse))

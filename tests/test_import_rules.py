@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "_memory": set(),
     # the pipeline, in the order data flows; a stage never imports a later one, sources and enrich not each other
     "sources": BASE,
-    "enrich": BASE,
+    "enrich": BASE | {"_background"},
     "warehouse": BASE,
     "engines": BASE | {"warehouse", "resources"},
     "ingest": BASE | {"sources", "enrich", "warehouse", "_background", "_memory"},

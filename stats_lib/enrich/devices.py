@@ -34,10 +34,10 @@ import contextlib
 import multiprocessing
 import os
 import re
-import threading
-import time
 from collections.abc import Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+
+from .._background import end_with_parent
 
 DESKTOP, MOBILE, TABLET, BOT, OTHER = "desktop", "mobile", "tablet", "bot", "other"
 
@@ -179,21 +179,9 @@ def detector_helper() -> ProcessPoolExecutor:
     """A one-process pool for ``Detections(helper=)``, its process forked now, while the caller is quiet (before
     any thread of its own runs Arrow code), importing the detector meanwhile. Its owner shuts it down."""
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_end_with_parent, initargs=(os.getpid(),))
+                               initializer=end_with_parent, initargs=(os.getpid(),))
     pool.submit(_import_detector)  # forks the process (Python 3.11 starts it on the first submit)
     return pool
-
-
-def _end_with_parent(parent: int) -> None:
-    """The helper ends as soon as its parent has (killed, say): else it would wait for work forever, holding what
-    it inherited, such as the warehouse lock's file, and the next ingest would wait for it."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.1)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="site-stats-parent-watch", daemon=True).start()
 
 
 def _import_detector() -> None:

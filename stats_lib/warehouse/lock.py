@@ -135,10 +135,19 @@ def is_live_tmp(path: Path) -> bool:
     host, pid = parts[-3], int(parts[-2])
     if host != socket.gethostname().replace(".", "_") or pid == os.getpid():
         return False
+    return _running(pid)
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs; a zombie (ended, its exit status not yet collected) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (not Linux): running, as far as can be told
+        return True
+    return stat[stat.rindex(")") + 2] != "Z"
