@@ -3,17 +3,17 @@
 An ingest allocates about 40 MB per log file (the decompressed text, the Arrow columns, the Parquet pages) and
 frees it before the next. By default glibc's malloc returns large blocks to the kernel at once (``mmap`` above a
 threshold, ``trim`` of the heap top) and Arrow's allocator returns its pages after a delay, so every file faults
-the same memory in again: 710,000 minor page faults and 2.7 s of system time in the workers of the 2-million-line
-bench ingest. ``keep_freed_memory`` makes both keep what they freed for the next file:
+the same memory in again. ``keep_freed_memory`` makes both keep what they freed for the next file:
 
 - glibc: ``mallopt(M_MMAP_THRESHOLD, 32 MiB)`` (its maximum; a fixed value also stops the threshold from moving)
   and ``mallopt(M_TRIM_THRESHOLD, 1 GiB)``;
 - Arrow: the jemalloc pool with purging off (``jemalloc_set_decay_ms(-1)``), when the wheel has it.
 
-Measured on 20 bench files in one process after the warm-up (load average ~2.9): 254,177 -> 115,465 minor
-faults, 7.8 -> 4.6 CPU microseconds a line. The peak does not grow (freed memory is reused, not added to), but it
-is not given back until the process ends, so this is for processes that end: ``site-stats ingest`` and the ingest
-worker processes, never a notebook kernel or the collector.
+Measured on the 2-million-line bench corpus, ingested in one process without rollups: 541,307 -> 153,293 minor
+page faults, 2.03 -> 0.91 s of system time (user time 13.19 s both). In forked workers most of the faults came
+from a new parse thread per file instead (``_background``). The peak does not grow (freed memory is reused, not
+added to), but it is not given back until the process ends, so this is for processes that end: ``site-stats
+ingest`` and the ingest worker processes, never a notebook kernel or the collector.
 """
 
 from __future__ import annotations
