@@ -9,7 +9,6 @@ rollup files, several queries at once.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -210,13 +209,16 @@ class RollupBuilder:
     def __init__(self, store: rollup_store.Store, defs: dict[str, rollup_store.Definition],
                  settings: Settings | None = None, *, workers: int | None = None) -> None:
         self.store, self.defs = store, defs
-        self.con = duckdb.connect(config={"threads": 1})
+        self.con = duckdb.connect()
+        # as many queries at once as DuckDB would use threads: it counts the cores a container's cgroup allows
+        cores = int(self.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+        self.con.execute("SET threads = 1")
         _session_settings(self.con)
         # the shared relations several rollups read are computed once a day, into tables of their names
         self._shared = {name: sql.load_shared(name).for_duckdb() for name in self.MATERIALISED}
         self._texts = {name: _ordered(d.query.providing(*self.MATERIALISED).for_duckdb()) for name, d in defs.items()}
         self._needs = {name: [s for s in self.MATERIALISED if s in d.query.tables_read()] for name, d in defs.items()}
-        self._pool = ThreadPoolExecutor(workers or os.cpu_count() or 1, thread_name_prefix="rollups")
+        self._pool = ThreadPoolExecutor(workers or max(cores, 1), thread_name_prefix="rollups")
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
