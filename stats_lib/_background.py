@@ -19,6 +19,7 @@ ingest's 100,000-line batches, so the library version costs nothing that shows.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 import time
@@ -65,13 +66,18 @@ def ahead(items: Iterable[T], depth: int = 2, pool: ThreadPoolExecutor | None = 
             close()
 
 
-def end_with_parent(parent: int, poll_seconds: float = 0.1) -> None:
-    """In a forked process: end it (``os._exit``) as soon as ``parent`` has ended, killed or not, from a watcher
-    thread. A forked helper or worker would otherwise live on, waiting for work, and keep what it inherited open,
-    such as the warehouse lock's file: the next ingest would wait for it forever."""
+def end_with_parent(poll_seconds: float = 0.1) -> None:
+    """In a process started by ``multiprocessing`` (a pool's or a ``Process``): end it (``os._exit``) as soon as
+    its parent has ended, killed or not, from a watcher thread. A forked helper or worker would otherwise live
+    on, waiting for work, and keep what it inherited open, such as the warehouse lock's file: the next ingest
+    would wait for it forever. Elsewhere (no parent process known) it does nothing."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None:
+        return
+    pid = parent.pid
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == pid:
             time.sleep(poll_seconds)
         os._exit(1)
 

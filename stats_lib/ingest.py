@@ -270,7 +270,6 @@ class IngestRun:
     site: str | None = None  # --site
     seen: Callable[[str], bool] | None = None  # whether another ledger (an S3 warehouse's) holds a source key
     parse_pool: ThreadPoolExecutor | None = None  # the process's parse thread, kept for every file (_background)
-    parent_pid: int = field(default_factory=os.getpid)  # the run's own process (its workers end when it does)
 
 
 def _ingest_paths(inputs: Inputs, forced: Source | None, site: str | None, settings: Settings, show: bool, *,
@@ -519,7 +518,7 @@ def _next_result(results, workers: list) -> tuple:
 
 def _worker(run: IngestRun, tasks, results) -> None:
     """A worker process: ingest the files it is given until told to stop, answering each with its result."""
-    end_with_parent(run.parent_pid)  # a killed run's workers end too (the lock file they inherited with it)
+    end_with_parent()  # a killed run's workers end too (the lock file they inherited with it)
     keep_freed_memory()  # a worker ends with the run: freed buffers serve its next file (_memory)
     warnings.simplefilter("ignore", ExpiredSaltWarning)  # the days are sent back with each result
     run.enrichment.forked()  # the parent's helper process serves the parent

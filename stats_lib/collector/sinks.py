@@ -21,14 +21,13 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..config import Settings
 from ..dates import utc_timestamp
 from ..warehouse.local import LocalWarehouse
 from ..warehouse.retention import ErasureRules
 from ..warehouse.rollups import refresh as refresh_rollups
-from .store import SOURCE, Enricher, encode_record, read_records, rejects_table, utc_days
+from .store import SOURCE, Enricher, encode_record, read_records, rejects_table, split_by_day, utc_days
 from .wal import GroupCommit, WriteAheadLog
 
 log = logging.getLogger(__name__)
@@ -179,10 +178,11 @@ def commit(house: LocalWarehouse, name: str, events: pa.Table, dropped: list[dic
     day_of = utc_days(events["ts"])
     events, day_of, erased = ErasureRules.load(house.root).apply(events, day_of)  # what forget/prune erased
     if events.num_rows:
-        days = sorted(pc.unique(day_of).to_pylist())
-        for day in days:
+        parts = split_by_day(events)
+        days = sorted(day for day, _ in parts)
+        for day, part in parts:
             with house.open_events(day, name) as writer:
-                writer.write(events.filter(pc.equal(day_of, day)))
+                writer.write(part)
     house.write_rejects(name, rejects_table(dropped))
     entry = {
         "key": name,

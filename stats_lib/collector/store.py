@@ -30,7 +30,7 @@ import pyarrow.json as pa_json
 
 from ..config import Settings
 from ..enrich.geo import GEO_COLUMNS, GeoLocator
-from ..enrich.pipeline import Enrichment, utc_days
+from ..enrich.pipeline import Enrichment, split_by_day, utc_days
 from ..enrich.visitors import visitor_id
 from ..privacy import ip_prefix_of, mask_ips
 from ..schema import RAW_SCHEMA, REJECT_SCHEMA, STORED_SCHEMA
@@ -52,7 +52,7 @@ WAL_SCHEMA = pa.schema(
 )
 
 __all__ = ["Enricher", "EnrichedBatch", "SOURCE", "WAL_SCHEMA", "ip_prefix_of", "mask_ips", "normalise_site",
-           "utc_days"]
+           "split_by_day", "utc_days"]
 
 
 @dataclass

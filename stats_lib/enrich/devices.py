@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import re
 from collections.abc import Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -179,7 +178,7 @@ def detector_helper() -> ProcessPoolExecutor:
     """A one-process pool for ``Detections(helper=)``, its process forked now, while the caller is quiet (before
     any thread of its own runs Arrow code), importing the detector meanwhile. Its owner shuts it down."""
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=end_with_parent, initargs=(os.getpid(),))
+                               initializer=end_with_parent)
     pool.submit(_import_detector)  # forks the process (Python 3.11 starts it on the first submit)
     return pool
 
