@@ -209,3 +209,34 @@ def test_concurrent_salt_creation_ends_with_one_salt(tmp_path):
     stored = LocalSaltFolder(folder)
     assert [stored.read(day).hex() for day in days] == results[0]
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{d}.key" for d in days)  # no temporary left
+
+
+def _die_while_writing_a_salt(folder: str) -> None:
+    """A writer killed between writing its temporary salt and linking it (os._exit at the fsync: no clean-up)."""
+    os.fsync = lambda fd: os._exit(9)
+    LocalSaltFolder(folder).create("2026-11-01", secrets.token_bytes(32))
+
+
+def test_a_salt_writer_killed_mid_create_leaves_nothing_behind_the_next_run(tmp_path):
+    """The temporary salt of a writer that died mid-create goes at the next start (it was kept for an hour before,
+    which a killed ingest's re-run found as a left-over ``.tmp``); a running writer's is kept."""
+    house = LocalWarehouse(tmp_path / "wh")
+    house.ensure()
+    ctx = multiprocessing.get_context("fork")
+    killed = ctx.Process(target=_die_while_writing_a_salt, args=(str(house.salts_dir),))
+    killed.start()
+    killed.join(timeout=30)
+    assert killed.exitcode == 9
+    (left,) = house.salts_dir.glob("*.tmp")
+    assert left.name.endswith(f".{killed.pid}.tmp") and not (house.salts_dir / "2026-11-01.key").exists()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        live = house.salts_dir / f".2026-11-02.{secrets.token_hex(8)}.{tmp_tag().rsplit('.', 1)[0]}.{sleeper.pid}.tmp"
+        live.write_text("00")
+        LocalSaltFolder(house.salts_dir).secure()
+        assert not left.exists() and live.exists()
+        left.write_text("00")  # left again: the warehouse's clean-up (held lock) removes it too, the live one stays
+        assert house.clean_partial() == 1 and not left.exists() and live.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -135,7 +135,7 @@ class LocalWarehouse:
         temporary files of a process still alive on this host are kept all the same."""
         removed = 0
         for tmp in self.root.rglob(f"*{TMP_SUFFIX}"):
-            if tmp.parent == self.salts_dir or is_live_tmp(tmp):
+            if is_live_tmp(tmp):
                 continue
             tmp.unlink(missing_ok=True)
             removed += 1

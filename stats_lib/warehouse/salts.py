@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..dates import utc_today
+from .lock import is_live_tmp, tmp_tag
 
 
 class ExpiredSaltWarning(UserWarning):
@@ -54,12 +55,14 @@ class LocalSaltFolder:
     atomically: its value is written and synced to a temporary file of this process's own (exclusive create),
     which is then hard-linked to the key's name, which fails when another writer got there first; either way
     the key is read back, so every concurrent creator returns the one stored salt. A key is never seen half
-    written.
+    written. The temporary file's name ends in the writer's host and pid (``lock.tmp_tag``), so one left by a
+    writer killed mid-create is known as left over (``secure`` and the warehouse's clean-up remove it) while a
+    running writer's is kept.
     """
 
     FOLDER_MODE = 0o700
     FILE_MODE = 0o600
-    STALE_TMP_SECONDS = 3600  # a temporary salt this old is a crashed writer's: removed by ``secure``
+    STALE_TMP_SECONDS = 3600  # a temporary salt this old is left over even if its pid runs (reused pid)
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
@@ -68,13 +71,15 @@ class LocalSaltFolder:
         return self.folder / f"{day}.key"
 
     def secure(self) -> None:
-        """Create the folder (0700) and make it and every file in it private; remove stale temporary salts."""
+        """Create the folder (0700) and make it and every file in it private; remove the temporary salts of writers
+        that no longer run (or this old: ``STALE_TMP_SECONDS``)."""
         self.folder.mkdir(mode=self.FOLDER_MODE, parents=True, exist_ok=True)
         os.chmod(self.folder, self.FOLDER_MODE)
         now = time.time()
         for path in self.folder.iterdir():
             try:
-                if path.name.endswith(".tmp") and now - path.stat().st_mtime > self.STALE_TMP_SECONDS:
+                if path.name.endswith(".tmp") and (
+                        not is_live_tmp(path) or now - path.stat().st_mtime > self.STALE_TMP_SECONDS):
                     path.unlink()
                 elif path.stat().st_mode & 0o077:
                     os.chmod(path, self.FILE_MODE)
@@ -95,7 +100,7 @@ class LocalSaltFolder:
         if not self.folder.is_dir():
             self.secure()
         key = self._key(day)
-        tmp = self.folder / f".{day}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+        tmp = self.folder / f".{day}.{secrets.token_hex(8)}.{tmp_tag()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.FILE_MODE)
         try:
             with os.fdopen(fd, "w") as fh:
