@@ -4,10 +4,16 @@ fixtures and of the ``make bench`` corpus. The plain computation (the detector o
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import yaml
+from device_detector.lazy_regex import RegexLazy
 
 from stats_lib.benchmarks.ingest import corpus_agents
 from stats_lib.enrich import agents, devices
+from stats_lib.enrich._detector_prefilter import prefiltered
 
 CHROME_ANDROID = ("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/124.0.6367.82 Mobile Safari/537.36")
@@ -168,3 +174,77 @@ def test_the_helper_process_ends_when_its_parent_is_killed(tmp_path):
     if alive():
         os.kill(helper, signal.SIGKILL)
         raise AssertionError("the helper outlived its killed parent")
+
+
+# -- the RE2 prefilter (enrich/_detector_prefilter.py) ----------------------------------------------------------
+_DETECT_IN_A_FRESH_PROCESS = """
+import json, sys
+import device_detector.lazy_regex as lazy_regex
+from stats_lib.enrich import devices
+compiled = []
+plain_compile = lazy_regex.regex.compile
+lazy_regex.regex.compile = lambda *args: compiled.append(args[0]) or plain_compile(*args)
+agents = json.load(sys.stdin)
+if sys.argv[1] == "batch":
+    answers = devices.detected_classes(agents)
+else:
+    answers = {ua: devices.detected_class(ua) for ua in agents}
+json.dump({"answers": answers, "compiled": len(compiled)}, sys.stdout)
+"""
+
+
+def _detect_in_fresh_processes(agents: list[str]) -> dict[str, dict]:
+    """Both ways at once, each in an interpreter where device-detector has compiled nothing yet."""
+    runs = {how: subprocess.Popen([sys.executable, "-c", _DETECT_IN_A_FRESH_PROCESS, how], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True) for how in ("batch", "one by one")}
+    for run in runs.values():
+        run.stdin.write(json.dumps(agents))
+        run.stdin.close()
+    out = {how: json.loads(run.stdout.read()) for how, run in runs.items()}
+    assert all(run.wait() == 0 for run in runs.values())
+    return out
+
+
+def test_a_batch_gets_the_detectors_own_answers_with_most_regexes_never_compiled(corpora):
+    """Every agent of device-detector's fixtures that reaches the detector, and every bench-corpus key, asked as one
+    batch (RE2 first) and one by one (the plain detector): the same class for each, and the batch compiles a
+    fraction of the regexes."""
+    agents = sorted({ua for ua in _fixture_agents(corpora) if devices.confident_class(ua) is None}
+                    | {devices.detector_key(ua) for ua in corpus_agents("default") if devices.confident_class(ua) is None})
+    assert len(agents) > 2400
+    got = _detect_in_fresh_processes(agents)
+    assert got["batch"]["answers"] == got["one by one"]["answers"]
+    assert got["batch"]["compiled"] * 3 < got["one by one"]["compiled"], (got["batch"]["compiled"],
+                                                                         got["one by one"]["compiled"])
+
+
+def _searched(pattern: str, text: str, flags: int = 0, batch: list[str] | None = None) -> tuple[bool, bool]:
+    """(whether ``pattern`` found a match in ``text`` inside a batch, whether the regex had to be compiled)."""
+    lazy = RegexLazy(pattern, flags)
+    with prefiltered(batch if batch is not None else [text]):
+        found = lazy.search(text) is not None
+    return found, object.__getattribute__(lazy, "compiled") is not None
+
+
+def test_where_re2_could_miss_a_match_the_regex_decides():
+    import regex
+
+    cases = [  # (pattern, text, flags): what regex finds is the answer, whatever RE2 would say
+        (r"xa{,2}b", "xb", 0),  # {,n}: a repeat to regex, literal text to RE2
+        (r"(?:foo){e<=1}", "fxo", 0),  # fuzzy matching: regex only
+        (r"abc(?i)DEF", "abcdef", 0),  # a flag set inline: the engines read it differently
+        (r"foo$", "foo\n", 0),  # a newline: $ matches before it in regex only
+        (r"\bfoo", "éfoo", 0),  # not ASCII: \b and \w differ
+        (r"\d+x", "١٢x", 0),  # Arabic-Indic digits are \d to regex only
+        (r"(a)\1b", "aab", 0),  # a back-reference: RE2 refuses it
+        (r"FOO(?=bar)", "foobar", regex.IGNORECASE),  # a look-ahead, removed for RE2 (wider), then regex decides
+        (r"FOO(?=bar)", "foobaz", regex.IGNORECASE),
+        (r"Samsung", "SM-S918B", 0),  # no match: RE2 says so and nothing is compiled
+    ]
+    for pattern, text, flags in cases:
+        expected = regex.compile(pattern, flags).search(text) is not None
+        assert _searched(pattern, text, flags)[0] == expected, (pattern, text)
+    assert _searched("Samsung", "SM-S918B") == (False, False)  # skipped without compiling
+    assert _searched("Samsung", "SM-S918B", batch=["other"]) == (False, True)  # not a batch key: compiled
+    lazy = RegexLazy("Samsung")
+    assert lazy.search("SM-S918B") is None and object.__getattribute__(lazy, "compiled") is not None  # no batch

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 from .._background import end_with_parent
+from ._detector_prefilter import prefiltered
 
 DESKTOP, MOBILE, TABLET, BOT, OTHER = "desktop", "mobile", "tablet", "bot", "other"
 
@@ -125,11 +126,13 @@ class Detections:
 
     def prefetch(self, uas: Iterable[str]) -> None:
         """Have the helper (if any) ask the detector about the keys of ``uas`` not known yet, when they are at
-        least ``PREFETCH_MIN_KEYS``; ``detected_class`` waits for those answers when it needs one of them."""
-        if self.helper is None:
-            return
+        least ``PREFETCH_MIN_KEYS``; ``detected_class`` waits for those answers when it needs one of them. Without
+        a helper, this process asks about them now, as one batch (``detected_classes``)."""
         keys = {k for ua in uas if (k := detector_key(ua)) != ua} - self.answers.keys() - self._coming_keys
         if len(keys) < PREFETCH_MIN_KEYS:
+            return
+        if self.helper is None:
+            self._remember(detected_classes(sorted(keys)))
             return
         self._collect()
         try:
@@ -153,7 +156,12 @@ class Detections:
         coming, self._coming, self._coming_keys = self._coming, None, frozenset()
         if coming is not None:
             with contextlib.suppress(Exception):
-                self.answers.update(coming.result())
+                self._remember(coming.result())
+
+    def _remember(self, answers: dict[str, str | None]) -> None:
+        if len(self.answers) + len(answers) > self.max_size:
+            self.answers.clear()
+        self.answers.update(answers)
 
     def detected_class(self, ua: str) -> str | None:
         """``detected_class(detector_key(ua))``, remembered by key."""
@@ -170,8 +178,10 @@ class Detections:
 
 
 def detected_classes(keys: list[str]) -> dict[str, str | None]:
-    """``detected_class`` of each key (what ``Detections.prefetch`` runs in its helper process)."""
-    return {key: detected_class(key) for key in keys}
+    """``detected_class`` of each key (what ``Detections.prefetch`` runs, in its helper process if it has one),
+    the detector's regexes tested on the whole batch by RE2 before it compiles them (``_detector_prefilter``)."""
+    with prefiltered(keys):
+        return {key: detected_class(key) for key in keys}
 
 
 def detector_helper() -> ProcessPoolExecutor:
