@@ -136,10 +136,10 @@ class UserAgents:
         return (agent.browser, agent.browser_version, agent.os, agent.os_version, agent.device)
 
     def prefetch(self, user_agents: pa.Array | pa.ChunkedArray) -> None:
-        """Hand the device detector's part for the agents never seen before to the detector helper, if any
-        (``devices.Detections.prefetch``), to run while this process does other steps."""
-        if self.detections.helper is not None:
-            self.detections.prefetch(self._columns.unknown(user_agents))
+        """Hand the device detector's part for the agents never seen before to the detector as one batch
+        (``devices.Detections.prefetch``): to the helper process if there is one, to run while this process does
+        other steps; else here, now."""
+        self.detections.prefetch(self._columns.unknown(user_agents))
 
     def columns(self, user_agents: pa.Array | pa.ChunkedArray) -> dict[str, pa.Array]:
         """browser, browser_version, os, os_version, device for each user agent, parsed once per distinct value
