@@ -34,7 +34,10 @@ def test_ingest_bench_runs_on_the_small_corpus_and_describes_it(tmp_path):
     assert figures["events"] == lines and figures["files"] == 6
     assert figures["gzip_bytes"] == sum(p.stat().st_size for p in files)
     assert 0 < figures["parquet_bytes"] <= figures["warehouse_bytes"]
-    for run in (figures["ingest"], figures["ingest_one"]):
+    last = gzip.decompress(files[-1].read_bytes()).decode().splitlines()
+    assert figures["next_events"] == len(last) - 2  # the periodic run wrote the new file's events only
+    assert "1 ingested, 5 already ingested" in figures["ingest_next"].output
+    for run in (figures["ingest"], figures["ingest_one"], figures["ingest_next"]):
         assert run.max_rss > 50 * 2**20 and run.tree_rss > 0 and run.cpu > 0
     if shutil.which("goaccess"):
         assert figures["goaccess_valid"] == figures["goaccess_total"] == lines

@@ -11,7 +11,9 @@ Then times, each as its own process, in the same run on the same files:
 - ``zcat FILES > /dev/null``: the single-core decompression floor;
 - GoAccess 1.7 (``zcat FILES | goaccess --log-format=CLOUDFRONT -o report.json -``), the tool to beat;
 - ``site-stats ingest FOLDER`` into a fresh warehouse: parse, enrich, visitor ids, Parquet, rollups, as a user
-  runs it (worker processes, one per core), and once more in one process (``SITE_STATS_INGEST_WORKERS=1``).
+  runs it (worker processes, one per core), and once more in one process (``SITE_STATS_INGEST_WORKERS=1``);
+- a periodic run: the same folder into a warehouse that has every file but the last (what a scheduled ingest of a
+  log folder does when one more hourly file has arrived).
 
 Reports lines per second and CPU seconds for each, the ratios, the peak resident memory of the ingest (its largest process,
 from ``wait4``, and the whole process tree's proportional set size, sampled from ``/proc``), and the warehouse's size against the gzip
@@ -327,7 +329,22 @@ def measure(folder: Path, lines: int, work: Path) -> dict:
     figures["events"] = _events_written(ingest.output)
     figures["parquet_bytes"] = _size(warehouse / "events", ".parquet")
     figures["warehouse_bytes"] = _size(warehouse)
+    figures["ingest_next"], figures["next_events"] = _periodic_run(folder, files, work)
     return figures
+
+
+def _periodic_run(folder: Path, files: list[str], work: Path) -> tuple[Run, int | None]:
+    """What a periodic run costs: the folder is ingested into a warehouse that has seen every file but the last
+    (its rollups built), so one new hourly file is read, its day's rollups rebuilt, the others are skipped."""
+    earlier, warehouse = work / "all-but-the-last", work / "periodic-warehouse"
+    earlier.mkdir()
+    for name in files[:-1]:
+        (earlier / Path(name).name).symlink_to(name)
+    cli = [sys.executable, "-m", "stats_lib.cli", "ingest"]
+    subprocess.run([*cli, str(earlier), "--warehouse", str(warehouse)], check=True, capture_output=True,
+                   env={**os.environ, "SITE_STATS_PROGRESS": "0"})
+    run = timed([*cli, str(folder), "--warehouse", str(warehouse)], env={"SITE_STATS_PROGRESS": "0"})
+    return run, _events_written(run.output)
 
 
 def _events_written(summary: str) -> int | None:
@@ -350,6 +367,12 @@ def report(figures: dict, scale: str) -> str:
         f"| `site-stats ingest` in one process (`SITE_STATS_INGEST_WORKERS=1`) | {one.seconds:.1f} | "
         f"{_rate(lines, one.seconds)} | {one.cpu:.1f} | {one.max_rss / 2**20:,.0f} MiB |",
     ]
+    nxt, new = figures["ingest_next"], figures["next_events"]
+    rows.append(f"| a periodic run: `site-stats ingest` of the folder when only its last hourly file is new "
+                f"({new:,} events; {figures['files'] - 1} files skipped as already ingested, the day's rollups "
+                f"rebuilt) | {nxt.seconds:.1f} | {_rate(new, nxt.seconds)} | {nxt.cpu:.1f} | "
+                f"{nxt.max_rss / 2**20:,.0f} MiB |" if new else
+                "| a periodic run: the events written were not found in its summary | | | | |")
     if goaccess:
         rows.append(f"| {figures['goaccess_version']} (`--log-format=CLOUDFRONT -o json`, fed by zcat) | "
                     f"{goaccess.seconds:.1f} | {_rate(lines, goaccess.seconds)} | {goaccess.cpu:.1f} | "
