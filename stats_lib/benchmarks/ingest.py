@@ -339,7 +339,7 @@ def _periodic_run(folder: Path, files: list[str], work: Path) -> tuple[Run, int 
     earlier, warehouse = work / "all-but-the-last", work / "periodic-warehouse"
     earlier.mkdir()
     for name in files[:-1]:
-        (earlier / Path(name).name).symlink_to(name)
+        (earlier / Path(name).name).symlink_to(Path(name).resolve())
     cli = [sys.executable, "-m", "stats_lib.cli", "ingest"]
     subprocess.run([*cli, str(earlier), "--warehouse", str(warehouse)], check=True, capture_output=True,
                    env={**os.environ, "SITE_STATS_PROGRESS": "0"})
