@@ -18,9 +18,11 @@ answers are ``regex``'s own. RE2 is used only where it can never miss a match th
   stand, RE2 from there on; scoped ``(?i:...)`` means the same to both);
 - RE2 accepts it (no back-reference, atomic group, possessive repeat, ``\\Z``...: those fall back to ``regex``).
 
-Bench, first file's batch in the helper: 2.90 s -> see ``BENCHMARKS.md``; the same answers on every agent of
-device-detector's fixtures and the bench corpus (``tests/test_devices.py``). Outside the context, or for a
-text that is not one of the batch's keys (the detector also searches parts of an agent), nothing changes.
+Measured: the bench ingest's first batch takes 0.62 s instead of 2.90 s in the helper process (the run's first
+file is done 1.2 s sooner, the whole run about 1 s); the 2,814 agents of device-detector's fixtures and the
+bench corpus that reach the detector get the same answers with 1,332 regexes compiled instead of 6,553
+(``tests/test_devices.py``). Outside the context, or for a text that is not one of the batch's keys (the
+detector also searches parts of an agent), nothing changes.
 """
 
 from __future__ import annotations
@@ -96,28 +98,32 @@ def prefiltered(keys: list[str]) -> Iterator[None]:
 
 
 _installed: list[bool] = []  # whether device-detector's lazy regex class took the check (decided once)
+_installing = threading.Lock()
 
 
 def _install() -> bool:
     """Give device-detector's ``RegexLazy`` the RE2 check (once per process); False when it does not look as
     expected (another device-detector version), so that nothing changes."""
-    if _installed:
+    with _installing:
+        if not _installed:
+            _installed.append(_patch())
         return _installed[0]
+
+
+def _patch() -> bool:
     try:
         from device_detector import lazy_regex
     except ImportError:  # pragma: no cover - a declared dependency
-        _installed.append(False)
         return False
     cls = lazy_regex.RegexLazy
     try:
         attributes = object.__getattribute__(cls("x"), "__dict__")
     except Exception:  # noqa: BLE001 - another shape of the class: leave it as it is
         attributes = {}
-    fits = {"pattern", "flags", "compiled"} <= attributes.keys() and "__getattribute__" in vars(cls)
-    if fits:
-        cls.__getattribute__ = _checked(cls.__getattribute__)
-    _installed.append(fits)
-    return fits
+    if not ({"pattern", "flags", "compiled"} <= attributes.keys() and "__getattribute__" in vars(cls)):
+        return False
+    cls.__getattribute__ = _checked(cls.__getattribute__)
+    return True
 
 
 def _checked(original: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
