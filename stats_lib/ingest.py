@@ -473,8 +473,19 @@ def _can_fork() -> bool:
 
 
 def _in_workers(inputs: Inputs, run: IngestRun, count: int) -> Iterator[tuple[Path, FileResult]]:
-    first, *paths = inputs.paths
-    yield first, _ingest_file(first, run, key=inputs.keys.get(first), label=inputs.names.get(first))
+    """This process reads files until it has ingested one (an already ingested file costs one hash): that file
+    warms the caches the workers are forked with, beside the detector's helper. Then the workers read the rest,
+    if any: a periodic run whose only new file is the folder's last forks none."""
+    paths = list(inputs.paths)
+    while paths:
+        path = paths.pop(0)
+        result = _ingest_file(path, run, key=inputs.keys.get(path), label=inputs.names.get(path))
+        yield path, result
+        if result.status == "ingested":
+            break
+    if not paths:
+        return
+    count = min(count, len(paths))
     run.enrichment.settle()  # the workers inherit every answer asked for
     context = multiprocessing.get_context("fork")
     tasks, results = context.Queue(), context.Queue()

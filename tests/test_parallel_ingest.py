@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +24,8 @@ from stats_lib import samples
 from stats_lib.api import QuerySession
 from stats_lib.config import Settings
 from stats_lib.engines import sql
+
+stats_lib_ingest = importlib.import_module("stats_lib.ingest")  # the module (``stats_lib.ingest`` is the function)
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 VOLATILE = ["ingested_at", "attempted_at", "last_attempt"]  # when a file was read: the runs differ there
@@ -108,3 +113,38 @@ def test_the_ingest_processes_keep_freed_memory_for_the_next_file():
             "b = pa.allocate_buffer(1 << 20); print(ok, pa.default_memory_pool().backend_name, pa.total_allocated_bytes() >= 1 << 20)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "jemalloc", "True"]
+
+
+_COUNT_FORKS = """
+import json, os, sys
+import stats_lib
+from stats_lib.config import Settings
+forks = []
+os.register_at_fork(after_in_parent=lambda: forks.append(1))
+settings = Settings.from_env(warehouse=sys.argv[2], progress=False).with_(ingest_workers=2, salt_retention_days=3650)
+summary = stats_lib.ingest([sys.argv[1]], settings=settings)
+print(json.dumps({"forks": len(forks), "statuses": [f.status for f in summary.files], "events": summary.events}))
+"""
+
+
+def test_a_periodic_run_reads_its_one_new_file_itself_and_forks_no_worker(tmp_path):
+    """A folder whose files are all ingested but the last: the run's own process hashes the others (skipped) and
+    reads the new one, with no worker process to start (before, two were forked for it); the new file's events
+    are all written."""
+    from stats_lib.benchmarks import ingest as bench
+
+    folder, _ = bench.corpus("small", tmp_path)
+    files = sorted(folder.glob("*.gz"))
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    for path in files[:-1]:
+        (earlier / path.name).symlink_to(path)
+    warehouse = tmp_path / "warehouse"
+    build(earlier, warehouse, 2)
+    run = subprocess.run([sys.executable, "-c", _COUNT_FORKS, str(folder), str(warehouse)], capture_output=True,
+                         text=True, check=True, env={**os.environ, "SITE_STATS_PROGRESS": "0"})
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["statuses"] == ["already ingested"] * (len(files) - 1) + ["ingested"]
+    assert got["events"] == len(gzip.decompress(files[-1].read_bytes()).decode().splitlines()) - 2  # two header lines
+    total = sum(p.stat().st_size for p in files)
+    assert got["forks"] == (1 if total >= stats_lib_ingest.HELPER_MIN_BYTES else 0)  # the detector's helper at most
