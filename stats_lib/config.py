@@ -32,7 +32,7 @@ class Settings:
     engine: str = "duckdb"
     athena_workgroup: str = "primary"
     athena_output: str | None = None
-    progress: bool = True
+    progress: bool = True  # SITE_STATS_PROGRESS=0: no bars; on, they show on a terminal or in Jupyter only (progress.py)
     s3_endpoint: str | None = None  # AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL: an emulator or S3-compatible store
     aws_region: str | None = None
     extra: dict = field(default_factory=dict)

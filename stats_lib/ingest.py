@@ -26,8 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm.auto import tqdm
-
+from . import progress
 from ._background import ahead, end_with_parent, parse_thread
 from ._memory import keep_freed_memory
 from .config import Settings
@@ -48,6 +47,8 @@ from .warehouse.salts import ExpiredSaltWarning, SaltStore
 log = logging.getLogger(__name__)  # what a run did, at INFO (`site-stats --verbose`); never a raw IP
 
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from .sources.s3_objects import Planned, S3Object
 
 
@@ -265,7 +266,7 @@ class IngestRun:
     salts: SaltStore
     enrichment: Enrichment
     erasures: ErasureRules
-    bar: tqdm
+    bar: tqdm  # progress.bar
     forced: Source | None = None  # --format (None: detect each file's)
     site: str | None = None  # --site
     seen: Callable[[str], bool] | None = None  # whether another ledger (an S3 warehouse's) holds a source key
@@ -297,7 +298,7 @@ def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, sett
         # forked first, while this process is quiet: the device detector's first calls run beside the bot step
         helper = _detector_helper(stack, total)
         pool = stack.enter_context(parse_thread())
-        bar = stack.enter_context(tqdm(total=total, unit="B", unit_scale=True, desc="ingest", disable=not show))
+        bar = stack.enter_context(progress.bar(total=total, unit="B", unit_scale=True, desc="ingest", show=show))
         # one per run: its caches serve every file
         enrichment = Enrichment(salts, GeoLocator(settings.geoip_path), detector_helper=helper)
         run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen,
@@ -388,7 +389,7 @@ def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: s
                 if writer is None:
                     writer = writers[day] = house.open_events(day, name)
                 writer.write(part)
-            run.bar.set_postfix(file=path.name[-30:], lines=reader.lines, refresh=False)
+            run.bar.set_postfix(file=progress.label(path.name), lines=reader.lines, refresh=False)
         for writer in writers.values():
             writer.commit()
     except BaseException:
@@ -534,7 +535,7 @@ def _worker(run: IngestRun, tasks, results) -> None:
     warnings.simplefilter("ignore", ExpiredSaltWarning)  # the days are sent back with each result
     run.enrichment.forked()  # the parent's helper process serves the parent
     with parse_thread() as pool:  # nor is the parent's thread in this process
-        run = replace(run, bar=tqdm(disable=True), parse_pool=pool)
+        run = replace(run, bar=progress.bar(show=False), parse_pool=pool)
         while (task := tasks.get()) is not None:
             index, path, key, label = task
             try:

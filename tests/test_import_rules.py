@@ -12,7 +12,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "stats_lib"
 
-BASE = {"errors", "config", "schema", "_arrow", "privacy", "sites", "dates", "display", "aws.session"}  # anyone may import these
+BASE = {"errors", "config", "schema", "_arrow", "privacy", "sites", "dates", "display", "progress", "aws.session"}  # anyone may import these
 
 ALLOWED: dict[str, set[str]] = {
     # the foundation: small modules with no pipeline knowledge
@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "sites": set(),
     "dates": {"errors"},
     "display": set(),
+    "progress": {"display"},
     "aws.session": {"errors", "config"},
     "_background": set(),
     "_memory": set(),

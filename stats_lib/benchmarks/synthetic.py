@@ -208,11 +208,11 @@ class Generator:
 
     def write(self, warehouse: Path, end: dt.date, *, progress: bool = False) -> int:
         """Write every day (``files_per_day`` Parquet files each) under ``warehouse/events``; return the rows."""
-        from tqdm.auto import tqdm
+        from ..progress import bar
 
         rows = 0
         first = end - dt.timedelta(days=self.shape.days - 1)
-        for i in tqdm(range(self.shape.days), desc="synthetic", unit="day", disable=not progress):
+        for i in bar(range(self.shape.days), desc="synthetic", unit="day", show=progress):
             day = first + dt.timedelta(days=i)
             folder = warehouse / "events" / f"dt={day.isoformat()}"
             folder.mkdir(parents=True, exist_ok=True)

@@ -414,7 +414,7 @@ def rebuild(warehouse: str, settings=None, *, start: str | None = None, end: str
     Call it holding the warehouse lock (ingest, ``site-stats rollup``). On an S3 warehouse with the Athena
     engine, Athena rebuilds each day and month (``AthenaRollupBuilder``); otherwise DuckDB does (reading S3
     through pyarrow when the warehouse is there)."""
-    from tqdm.auto import tqdm
+    from ..progress import bar
 
     store = Store.for_warehouse(str(warehouse), settings)
     state = RollupState.load(store)
@@ -432,13 +432,13 @@ def rebuild(warehouse: str, settings=None, *, start: str | None = None, end: str
     if not wanted and not buildable_months(state):
         return result
     with _builder(store, state.defs, settings) as builder:
-        for day in tqdm(wanted, desc="rollups", unit="day", disable=not progress):
+        for day in bar(wanted, desc="rollups", unit="day", show=progress):
             for name, rows in builder.build(day, state.event_days[day]).items():
                 result.rows[name] = result.rows.get(name, 0) + rows
             result.days.append(day)
         if result.days:
             state = RollupState.load(store, state.defs)
-        for month in tqdm(buildable_months(state), desc="rollup months", unit="month", disable=not progress):
+        for month in bar(buildable_months(state), desc="rollup months", unit="month", show=progress):
             builder.build_month(month, state)
             result.months.append(month)
     return result
