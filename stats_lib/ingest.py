@@ -16,6 +16,7 @@ import os
 import pickle
 import queue
 import tempfile
+import threading
 import time
 import warnings
 from collections import Counter
@@ -41,6 +42,7 @@ from .sources.base import LineReader
 from .sources.detect import UnknownFormat, detect
 from .warehouse.local import AtomicParquetWriter, LocalWarehouse
 from .warehouse.retention import ErasureRules, pull_rules
+from .warehouse.rollups import prepare as prepare_rollups
 from .warehouse.rollups import refresh as refresh_rollups
 from .warehouse.salts import ExpiredSaltWarning, SaltStore
 
@@ -271,6 +273,7 @@ class IngestRun:
     site: str | None = None  # --site
     seen: Callable[[str], bool] | None = None  # whether another ledger (an S3 warehouse's) holds a source key
     parse_pool: ThreadPoolExecutor | None = None  # the process's parse thread, kept for every file (_background)
+    ahead: Callable[[], None] | None = None  # what this process does while its workers read files (_in_workers)
 
 
 def _ingest_paths(inputs: Inputs, forced: Source | None, site: str | None, settings: Settings, show: bool, *,
@@ -279,7 +282,8 @@ def _ingest_paths(inputs: Inputs, forced: Source | None, site: str | None, setti
     house = LocalWarehouse(settings.warehouse)
     house.ensure()
     with house.lock(settings.lock_timeout_seconds, command="ingest"):  # trust: one writer at a time
-        summary = _ingest_locked(inputs, forced, site, settings, show, house, seen=seen, salts=salts)
+        summary = _ingest_locked(inputs, forced, site, settings, show, house, seen=seen, salts=salts,
+                                 ahead=prepare_rollups if rollups else None)
         if rollups:  # (rollups) the days whose events changed get their rollups rebuilt, under the lock
             refresh_rollups(settings.warehouse, settings, progress=show)
         return summary
@@ -287,7 +291,7 @@ def _ingest_paths(inputs: Inputs, forced: Source | None, site: str | None, setti
 
 def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, settings: Settings, show: bool,
                    house: LocalWarehouse, *, seen: Callable[[str], bool] | None = None,
-                   salts: SaltStore | None = None) -> IngestSummary:
+                   salts: SaltStore | None = None, ahead: Callable[[], None] | None = None) -> IngestSummary:
     house.clean_partial()
     erasures = ErasureRules.load(house.root)  # what prune/forget erased is never written again
     salts = salts or SaltStore.in_folder(house.salts_dir, retention_days=settings.salt_retention_days)
@@ -302,7 +306,7 @@ def _ingest_locked(inputs: Inputs, forced: Source | None, site: str | None, sett
         # one per run: its caches serve every file
         enrichment = Enrichment(salts, GeoLocator(settings.geoip_path), detector_helper=helper)
         run = IngestRun(house, salts, enrichment, erasures, bar, forced=forced, site=site, seen=seen,
-                        parse_pool=pool)
+                        parse_pool=pool, ahead=ahead)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExpiredSaltWarning)
             started = last = time.perf_counter()
@@ -494,6 +498,8 @@ def _in_workers(inputs: Inputs, run: IngestRun, count: int) -> Iterator[tuple[Pa
                for i in range(count)]
     for worker in workers:
         worker.start()
+    if run.ahead is not None:  # this process only waits for results now: the next step's preparation
+        threading.Thread(target=_quietly, args=(run.ahead,), name="ingest-ahead", daemon=True).start()
     try:
         for index, path in enumerate(paths):
             tasks.put((index, path, inputs.keys.get(path), inputs.names.get(path)))
@@ -515,6 +521,14 @@ def _in_workers(inputs: Inputs, run: IngestRun, count: int) -> Iterator[tuple[Pa
             if worker.is_alive():
                 worker.terminate()
             worker.join()
+
+
+def _quietly(work: Callable[[], None]) -> None:
+    """Work done ahead of time: a failure is left to the step that needs the work, which meets it again."""
+    try:
+        work()
+    except Exception:  # noqa: BLE001, S110 - refresh_rollups transpiles the same SQL and reports its error
+        pass
 
 
 def _next_result(results, workers: list) -> tuple:

@@ -166,11 +166,13 @@ def test_a_rerun_writes_the_same_bytes(synthetic_house, tmp_path):
 
 
 def _build_with(wh: Path, workers: int) -> dict[str, bytes]:
-    """Every day's and month's rollups built by a DuckDB builder running ``workers`` queries at once."""
+    """Every day's and month's rollups built by a DuckDB builder running ``workers`` queries at once (the days'
+    queries in one pool: a day's last ones beside the next day's first)."""
     store = rollups.Store.for_warehouse(str(wh))
     state = rollups.RollupState.load(store)
     with rollups.LocalBuild(store, state.defs, duck.RollupBuilder(store, state.defs, workers=workers)) as build:
-        rows = {day: build.build(day, files) for day, files in state.event_days.items()}
+        rows = dict(build.build_days(state.event_days))
+        assert list(rows) == list(state.event_days)  # each day yielded, in order
         state = rollups.RollupState.load(store, state.defs)
         for month in rollups.buildable_months(state):
             build.build_month(month, state)
@@ -201,6 +203,41 @@ def test_a_failing_rollup_query_fails_the_day_and_leaves_it_computed(synthetic_h
         build.build(day, files)
     assert day in rollups.RollupState.load(store).stale_days()  # no manifest: the day is read from the events
     assert_exact(wh, expect_rollups=False)
+
+
+def test_a_day_of_files_with_different_columns_is_exact(synthetic_house, tmp_path):
+    """A day whose event files differ in columns (one written before campaigns were stored, its columns in another
+    order) is read matching columns by name; the other days' files, one schema, without."""
+    import pyarrow.parquet as pq
+
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    old = sorted((wh / "events" / "dt=2026-02-02").glob("*.parquet"))[-1]  # not the first: DuckDB reads its schema
+    table = pq.read_table(old).drop_columns(["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+                                             "click_id"])
+    pq.write_table(table.select(list(reversed(table.column_names))), old)
+    store = rollups.Store.for_warehouse(str(wh))
+    assert not duck._one_schema(store, tuple(str(p) for p in old.parent.glob("*.parquet")))
+    assert duck._one_schema(store, tuple(str(p) for p in (wh / "events" / "dt=2026-02-03").glob("*.parquet")))
+    assert rollups.rebuild(str(wh)).days == ["2026-02-01", "2026-02-02", "2026-02-03", "2026-02-04"]
+    assert assert_exact(wh, periods=_periods(wh, "shop.example.com")) > 1000
+
+
+def test_a_day_that_fails_among_several_leaves_the_days_before_it_built(synthetic_house, tmp_path):
+    """The days' queries share one pool; a damaged event file fails its day: the days before it keep their
+    rollups, it and the days after it are computed from the events until a rebuild succeeds."""
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    damaged = sorted((wh / "events" / "dt=2026-02-03").glob("*.parquet"))[0]
+    good = damaged.read_bytes()
+    damaged.write_bytes(b"PAR1 not a parquet file PAR1")
+    with pytest.raises(Exception, match=r"(?i)parquet|magic|corrupt|invalid"):
+        rollups.rebuild(str(wh))
+    state = rollups.RollupState.load(rollups.Store.for_warehouse(str(wh)))
+    assert state.stale_days() == ["2026-02-03", "2026-02-04"]  # the day after it ran, but is never yielded
+    damaged.write_bytes(good)
+    assert rollups.refresh(str(wh)).days == state.stale_days()
+    assert assert_exact(wh) > 0
 
 
 def test_a_late_file_rebuilds_its_day_and_stays_exact(synthetic_house, tmp_path):

@@ -10,13 +10,14 @@ rollup files, several queries at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from ..config import Settings
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
@@ -186,6 +187,19 @@ def _register_files(con: duckdb.DuckDBPyConnection, view: str, store: rollup_sto
     con.execute(f"CREATE OR REPLACE {kind} {view} AS SELECT * FROM _{view}_data")
 
 
+def _one_schema(store: rollup_store.Store, paths: tuple[str, ...]) -> bool:
+    """Whether local Parquet files all have one schema, so DuckDB may read them without matching columns by name
+    (``union_by_name`` binds every file's footer at every query). An S3 store's files are read through a pyarrow
+    dataset, which needs no such choice: False."""
+    if not isinstance(store.fs, pafs.LocalFileSystem):
+        return False
+    try:
+        schemas = [pq.read_schema(path).remove_metadata() for path in paths]
+    except (OSError, pa.ArrowException):  # a damaged file: the day's queries meet it and say which it is
+        return False
+    return all(schema.equals(schemas[0]) for schema in schemas[1:])
+
+
 def _used(text: str, params: dict[str, object]) -> dict[str, object]:
     """The parameters a DuckDB text uses (it rejects unused ones)."""
     return {k: v for k, v in params.items() if f"${k}" in text}
@@ -196,7 +210,7 @@ class RollupBuilder:
     columns (``ORDER BY ALL``, so a re-run writes the same bytes).
 
     A day reads that day's event files only: first the shared relations several rollups read (``MATERIALISED``)
-    are computed once into tables of their names, then every rollup. The queries run at once, one per core, each
+    are computed once into tables of their names (in the day's schema), then every rollup. The queries run at once, one per core, each
     on its own cursor of one connection and on one DuckDB thread (``threads = 1``): DuckDB spreads one small
     query over 2 cores only 1.6 times and pays for the splitting in CPU, while independent queries keep every
     core busy (bench warehouse, 3 days: 9.2 CPU s one query at a time on one thread, 10.6 CPU s / 6.1 s on two
@@ -213,18 +227,32 @@ class RollupBuilder:
         # as many queries at once as DuckDB would use threads: it counts the cores a container's cgroup allows
         cores = int(self.con.sql("SELECT current_setting('threads')").fetchall()[0][0])
         self.con.execute("SET threads = 1")
+        # every query of a day reads the same files' footers: parsed once (one day of the bench warehouse, its
+        # 26 queries one after another on one thread: 2.04 CPU s without the cache and union_by_name, 1.69-1.83
+        # with the cache and plain reads)
+        self.con.execute("SET GLOBAL parquet_metadata_cache = true")  # this database only: its cursors too
         _session_settings(self.con)
-        # the shared relations several rollups read are computed once a day, into tables of their names
-        self._shared = {name: sql.load_shared(name).for_duckdb() for name in self.MATERIALISED}
-        self._texts = {name: _ordered(d.query.providing(*self.MATERIALISED).for_duckdb()) for name, d in defs.items()}
+        self._shared, self._texts = self.texts(defs)
         self._needs = {name: [s for s in self.MATERIALISED if s in d.query.tables_read()] for name, d in defs.items()}
         self._pool = ThreadPoolExecutor(workers or max(cores, 1), thread_name_prefix="rollups")
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
 
-    def _cursor(self, events: tuple[str, ...] = ()) -> duckdb.DuckDBPyConnection:
-        """The calling worker thread's cursor, its view ``events`` over exactly the event files ``events``."""
+    @classmethod
+    def texts(cls, defs: dict[str, rollup_store.Definition]) -> tuple[dict[str, str], dict[str, str]]:
+        """(the shared relations' DuckDB texts, each rollup's, reading them as tables) for ``defs``; each month
+        level's text is made too. Transpiling takes about 0.3 s a process (``sql`` remembers each text), which
+        ``prepare`` spends ahead of time."""
+        shared = {name: sql.load_shared(name).for_duckdb() for name in cls.MATERIALISED}
+        texts = {name: _ordered(d.query.providing(*cls.MATERIALISED).for_duckdb()) for name, d in defs.items()}
+        for name, definition in defs.items():
+            _month_text(name, definition)
+        return shared, texts
+
+    def _cursor(self, events: tuple[str, ...] = (), *, union: bool = True) -> duckdb.DuckDBPyConnection:
+        """The calling worker thread's cursor, its view ``events`` over exactly the event files ``events``
+        (``union``: matched by column name, for files whose schemas differ)."""
         local = self._local
         if getattr(local, "cursor", None) is None:
             local.cursor, local.events = self.con.cursor(), None
@@ -232,34 +260,68 @@ class RollupBuilder:
             with self._cursors_lock:
                 self._cursors.append(local.cursor)
         if events and local.events != events:
-            _register_files(local.cursor, "events", self.store, list(events), self.store.path("events"), union=True,
+            _register_files(local.cursor, "events", self.store, list(events), self.store.path("events"), union=union,
                             temp=True)
             local.events = events
         return local.cursor
 
-    def day(self, day: str, files: list[tuple[str, int]], write: Callable[[str, pa.Table], None]) -> dict[str, int]:
-        """Every rollup of ``day`` from its event ``files``, each handed to ``write``; their row counts."""
+    def days(self, days: dict[str, list[tuple[str, int]]],
+             write: Callable[[str, str, pa.Table], None]) -> Iterator[tuple[str, dict[str, int]]]:
+        """Every rollup of each of ``days`` (day -> its event files), each handed to ``write(day, name, rows)``;
+        yields (day, row counts) as each day is done, in the order given.
+
+        All the days' queries go to one pool, in order: a day's shared relations, then its rollups reading only
+        the events, then those reading the shared ones. So the next day's queries start while a day's last ones
+        run, and no core waits at a day's end. A day's shared relations are tables in a schema of its own
+        (``_rollup_day_YYYY_MM_DD``, which its queries put first on their search path), dropped once the day is
+        done. On a failure, the days before it have been yielded; it is raised once nothing runs any more."""
+        jobs: list[tuple[str, str, list[Future], dict[str, Future]]] = []
+        unqueued: Exception | None = None  # a day that could not be queued ends the days at it
+        try:
+            for day, files in days.items():
+                try:
+                    jobs.append((day, *self._submit(day, files, write)))
+                except Exception as exc:  # noqa: BLE001 - raised after the days before it
+                    unqueued = exc
+                    break
+            for day, schema, made, built in jobs:
+                yield day, _results(built, made)
+                self.con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            if unqueued is not None:
+                raise unqueued
+        finally:
+            wait([f for _, _, made, built in jobs for f in (*made, *built.values())])
+            for _, schema, _, _ in jobs:
+                self.con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    def _submit(self, day: str, files: list[tuple[str, int]],
+                write: Callable[[str, str, pa.Table], None]) -> tuple[str, list[Future], dict[str, Future]]:
+        """Queue ``day``'s queries: (its schema, the shared relations' futures, each rollup's future)."""
         events = tuple(self.store.path("events", f"dt={day}", name) for name, _ in files)
         params: dict[str, object] = {"start": day, "end": day, "site": ""}
+        schema = "_rollup_day_" + day.replace("-", "_")
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        union = not _one_schema(self.store, events)
+
+        def cursor() -> duckdb.DuckDBPyConnection:
+            con = self._cursor(events, union=union)
+            con.execute(f"SET search_path = '{schema},main'")  # its shared relations, then the connection's
+            return con
 
         def materialise(name: str, text: str) -> None:
-            self._cursor(events).execute(f"CREATE OR REPLACE TABLE {name} AS {text}", _used(text, params))
+            cursor().execute(f"CREATE OR REPLACE TABLE {schema}.{name} AS {text}", _used(text, params))
 
         def rollup(name: str, text: str) -> int:
             for needed in self._needs[name]:
                 made[needed].result()
-            table = _plain_numbers(self._cursor(events).sql(text, params=_used(text, params)).to_arrow_table())
-            write(name, table)
+            table = _plain_numbers(cursor().sql(text, params=_used(text, params)).to_arrow_table())
+            write(day, name, table)
             return table.num_rows
 
         made = {name: self._pool.submit(materialise, name, text) for name, text in self._shared.items()}
         order = sorted(self._texts, key=lambda name: bool(self._needs[name]))  # those reading only events first
         built = {name: self._pool.submit(rollup, name, self._texts[name]) for name in order}
-        try:
-            return _results(built, list(made.values()))
-        finally:
-            for name in self._shared:
-                self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        return schema, list(made.values()), built
 
     def month(self, days: list[str], state: rollup_store.RollupState,
               write: Callable[[str, pa.Table], None]) -> dict[str, int]:
@@ -276,7 +338,7 @@ class RollupBuilder:
                 schema = rollup_store.rollup_schema(definition).append(pa.field("dt", pa.string()))
                 cursor.register(f"{view}_empty", schema.empty_table())
                 cursor.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_empty")
-            text = _ordered(definition.month_query.with_rollups(rollup_store.StoredDays(view)).for_duckdb())
+            text = _month_text(name, definition)
             try:
                 table = _plain_numbers(cursor.sql(text).to_arrow_table())
             finally:
@@ -297,6 +359,17 @@ class RollupBuilder:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _month_text(name: str, definition: rollup_store.Definition) -> str:
+    """The DuckDB text of a rollup's month level over the view ``_month_days_NAME`` of the month's day rows."""
+    return _ordered(definition.month_query.with_rollups(rollup_store.StoredDays(f"_month_days_{name}")).for_duckdb())
+
+
+def prepare_rollups() -> None:
+    """Transpile the rollups' SQL now, so a later ``RollupBuilder`` of this process starts at once: an ingest's
+    own process calls it in a thread while its workers read files (it is idle then)."""
+    RollupBuilder.texts(rollup_store.definitions())
 
 
 def _session_settings(con: duckdb.DuckDBPyConnection) -> None:

@@ -32,9 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -355,19 +355,15 @@ Compute = Callable[[Callable[[str, pa.Table], None]], dict[str, int]]  # compute
 # handed to write(name, rows) sorted by all their columns (maybe from several threads at once); their row counts
 
 
-def build_day(store: Store, day: str, files: list[tuple[str, int]], compute: Compute,
-              defs: dict[str, Definition]) -> dict[str, int]:
-    """Write one day's rollups whole (each sorted, so a re-run writes the same bytes), then its manifest."""
-    store.delete_manifest(day)  # the day is computed from the events until every part is in place
+def write_day_part(store: Store, day: str, name: str, table: pa.Table) -> None:
+    """One rollup's rows of one day (sorted, so a re-run writes the same bytes), without the ``dt`` column."""
+    store.write_table(store.part_path(name, day), table.drop_columns(["dt"]) if "dt" in table.column_names else table)
 
-    def write(name: str, table: pa.Table) -> None:
-        store.write_table(store.part_path(name, day), table.drop_columns(["dt"]) if "dt" in table.column_names
-                          else table)
 
-    rows = compute(write)
-    store.write_manifest(day, {"day": day, "events": fingerprint(files),
-                               "versions": {n: d.version for n, d in sorted(defs.items())}})
-    return rows
+def day_manifest(day: str, files: list[tuple[str, int]], defs: dict[str, Definition], **extra: str) -> dict:
+    """What a day's rollups were built from (its event files) and with (each definition's version)."""
+    return {"day": day, "events": fingerprint(files), **extra,
+            "versions": {n: d.version for n, d in sorted(defs.items())}}
 
 
 def build_month(store: Store, month: str, days: dict[str, str], compute: Compute,
@@ -432,8 +428,10 @@ def rebuild(warehouse: str, settings=None, *, start: str | None = None, end: str
     if not wanted and not buildable_months(state):
         return result
     with _builder(store, state.defs, settings) as builder:
-        for day in bar(wanted, desc="rollups", unit="day", show=progress):
-            for name, rows in builder.build(day, state.event_days[day]).items():
+        finished = bar(builder.build_days({day: state.event_days[day] for day in wanted}), total=len(wanted),
+                       desc="rollups", unit="day", show=progress)
+        for day, built in finished:
+            for name, rows in built.items():
                 result.rows[name] = result.rows.get(name, 0) + rows
             result.days.append(day)
         if result.days:
@@ -458,8 +456,20 @@ class LocalBuild:
     def __init__(self, store: Store, defs: dict[str, Definition], engine) -> None:
         self.store, self.defs, self.engine = store, defs, engine
 
+    def build_days(self, days: dict[str, list[tuple[str, int]]]) -> Iterator[tuple[str, dict[str, int]]]:
+        """Write each day's rollups whole, then its manifest, as the engine finishes the day; yield (day, row
+        counts). The days' manifests go first: a day is computed from the events until every part is in place."""
+        for day in days:
+            self.store.delete_manifest(day)
+        write = partial(write_day_part, self.store)
+        for day, rows in self.engine.days(days, write):
+            self.store.write_manifest(day, day_manifest(day, days[day], self.defs))
+            yield day, rows
+
     def build(self, day: str, files: list[tuple[str, int]]) -> dict[str, int]:
-        return build_day(self.store, day, files, lambda write: self.engine.day(day, files, write), self.defs)
+        """One day (``build_days``)."""
+        [(_, rows)] = list(self.build_days({day: files}))
+        return rows
 
     def build_month(self, month: str, state: RollupState) -> None:
         build_month(self.store, month, state.month_fingerprints(month),
@@ -553,9 +563,13 @@ class AthenaRollupBuilder:
         for name, statement in self.statements.items():
             remove_day(self.store, day, [name])
             self.run(statement, params)
-        self.store.write_manifest(day, {"day": day, "events": fingerprint(files), "engine": "athena",
-                                        "versions": {n: d.version for n, d in sorted(self.defs.items())}})
+        self.store.write_manifest(day, day_manifest(day, files, self.defs, engine="athena"))
         return {}
+
+    def build_days(self, days: dict[str, list[tuple[str, int]]]) -> Iterator[tuple[str, dict[str, int]]]:
+        """Each day in turn (``build``): Athena runs each statement over the whole day already."""
+        for day, files in days.items():
+            yield day, self.build(day, files)
 
     def __enter__(self) -> AthenaRollupBuilder:
         self.ensure_tables(None)
@@ -563,6 +577,14 @@ class AthenaRollupBuilder:
 
     def __exit__(self, *exc) -> None:
         pass
+
+
+def prepare() -> None:
+    """Make ahead what a local ``refresh`` will need: the DuckDB builder's transpiled SQL (about 0.3 s). An
+    ingest calls it while its worker processes read files; Athena's builder needs nothing of it."""
+    from ..engines.duckdb import prepare_rollups
+
+    prepare_rollups()
 
 
 def refresh(warehouse: str, settings=None, *, progress: bool = False) -> BuildResult:
