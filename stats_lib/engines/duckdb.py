@@ -210,12 +210,12 @@ class RollupBuilder:
     columns (``ORDER BY ALL``, so a re-run writes the same bytes).
 
     A day reads that day's event files only: first the shared relations several rollups read (``MATERIALISED``)
-    are computed once into tables of their names (in the day's schema), then every rollup. The queries run at once, one per core, each
-    on its own cursor of one connection and on one DuckDB thread (``threads = 1``): DuckDB spreads one small
-    query over 2 cores only 1.6 times and pays for the splitting in CPU, while independent queries keep every
-    core busy (bench warehouse, 3 days: 9.2 CPU s one query at a time on one thread, 10.6 CPU s / 6.1 s on two
-    threads, 7.0 CPU s / 5.1 s two queries at a time on one thread each, load average 1.3). ``write`` may be
-    called from several threads at once.
+    are computed once into tables of their names (in the day's own schema), then every rollup. The queries run at
+    once, one per core, each on its own cursor of one connection and on one DuckDB thread (``threads = 1``):
+    DuckDB spreads one small query over 2 cores only 1.6 times and pays for the splitting in CPU, while
+    independent queries keep every core busy (bench warehouse, 3 days: 9.2 CPU s one query at a time on one
+    thread, 10.6 CPU s / 6.1 s on two threads, 7.0 CPU s / 5.1 s two queries at a time on one thread each, load
+    average 1.3). ``write`` may be called from several threads at once.
     """
 
     MATERIALISED = ("session_pageviews", "visitor_pageviews")  # shared relations several rollups read
@@ -242,7 +242,7 @@ class RollupBuilder:
     @classmethod
     def texts(cls, defs: dict[str, rollup_store.Definition]) -> tuple[dict[str, str], dict[str, str]]:
         """(the shared relations' DuckDB texts, each rollup's, reading them as tables) for ``defs``; each month
-        level's text is made too. Transpiling takes about 0.3 s a process (``sql`` remembers each text), which
+        level's text is made too. Transpiling takes about 0.2 s a process (``sql`` remembers each text), which
         ``prepare`` spends ahead of time."""
         shared = {name: sql.load_shared(name).for_duckdb() for name in cls.MATERIALISED}
         texts = {name: _ordered(d.query.providing(*cls.MATERIALISED).for_duckdb()) for name, d in defs.items()}
@@ -329,7 +329,7 @@ class RollupBuilder:
         to ``write``; their row counts."""
         def one(name: str, definition: rollup_store.Definition) -> int:
             cursor = self._cursor()
-            view = f"_month_days_{name}"
+            view = _month_view(name)
             files = [f for d in days for f in state.files.get(name, {}).get(d, [])]
             if files:
                 _register_files(cursor, view, self.store, files, self.store.path(rollup_store.ROLLUPS, name),
@@ -361,9 +361,14 @@ class RollupBuilder:
         self.close()
 
 
+def _month_view(name: str) -> str:
+    """The view of a month's day rows of rollup ``name`` that its month level reads."""
+    return f"_month_days_{name}"
+
+
 def _month_text(name: str, definition: rollup_store.Definition) -> str:
-    """The DuckDB text of a rollup's month level over the view ``_month_days_NAME`` of the month's day rows."""
-    return _ordered(definition.month_query.with_rollups(rollup_store.StoredDays(f"_month_days_{name}")).for_duckdb())
+    """The DuckDB text of a rollup's month level over ``_month_view(name)``."""
+    return _ordered(definition.month_query.with_rollups(rollup_store.StoredDays(_month_view(name))).for_duckdb())
 
 
 def prepare_rollups() -> None:

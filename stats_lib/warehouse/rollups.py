@@ -580,7 +580,7 @@ class AthenaRollupBuilder:
 
 
 def prepare() -> None:
-    """Make ahead what a local ``refresh`` will need: the DuckDB builder's transpiled SQL (about 0.3 s). An
+    """Make ahead what a local ``refresh`` will need: the DuckDB builder's transpiled SQL (about 0.2 s). An
     ingest calls it while its worker processes read files; Athena's builder needs nothing of it."""
     from ..engines.duckdb import prepare_rollups
 
