@@ -12,11 +12,13 @@ Each command is a small ``_cmd_NAME(args, settings) -> int`` function listed in 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import datetime as dt
 import logging
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -324,5 +326,23 @@ def _log_to_stderr() -> None:
     package.setLevel(logging.INFO)
 
 
+def run() -> None:
+    """The ``site-stats`` command: ``main``, then the end of the process without Python freeing its objects one
+    by one. After an ingest of the bench corpus that teardown (every cache, compiled regex and module) took
+    0.25-0.39 s of the run; here the process waits for its threads and runs its exit handlers (``atexit``) as
+    Python would, flushes its output, and leaves the memory to the operating system."""
+    status = main()
+    for thread in threading.enumerate():  # what Python's own exit waits for: threads that are not daemons
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # the exit handlers, once (os._exit runs none)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader left: nothing is wrong (main's rule)
+        pass
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
