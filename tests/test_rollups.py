@@ -190,6 +190,32 @@ def test_queries_run_at_once_write_the_same_bytes_as_one_at_a_time(synthetic_hou
     assert rollups.RollupState.load(rollups.Store.for_warehouse(str(parallel))).stale_days() == []
 
 
+def test_days_are_built_two_at_a_time_in_order(synthetic_house, tmp_path):
+    """However many days a rebuild has, the builder holds the shared tables of two days at most: a day's queries
+    are queued only once the day two before it is done."""
+    wh = tmp_path / "wh"
+    shutil.copytree(synthetic_house, wh)
+    store = rollups.Store.for_warehouse(str(wh))
+    state = rollups.RollupState.load(store)
+    builder = duck.RollupBuilder(store, state.defs, workers=2)
+    held: list[int] = []
+    submit = builder._submit
+
+    def counting(*args, **kwargs):
+        job = submit(*args, **kwargs)
+        held.append(builder.con.sql("SELECT count(*) FROM duckdb_schemas() "
+                                    "WHERE schema_name LIKE '\\_rollup\\_day\\_%' ESCAPE '\\'").fetchall()[0][0])
+        return job
+
+    builder._submit = counting  # type: ignore[method-assign]
+    with rollups.LocalBuild(store, state.defs, builder) as build:
+        done = [day for day, _ in build.build_days(state.event_days)]
+        left = builder.con.sql("SELECT count(*) FROM duckdb_schemas() WHERE schema_name LIKE '%rollup_day%'").fetchall()
+    assert done == list(state.event_days) and len(done) == 4
+    assert held == [1, 2, 2, 2]  # queued: the first day; the second beside it; then one more as each is done
+    assert left == [(0,)]  # every day's tables dropped
+
+
 def test_a_failing_rollup_query_fails_the_day_and_leaves_it_computed(synthetic_house, tmp_path):
     wh = tmp_path / "wh"
     shutil.copytree(synthetic_house, wh)

@@ -10,8 +10,10 @@ rollup files, several queries at once.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -270,33 +272,41 @@ class RollupBuilder:
         """Every rollup of each of ``days`` (day -> its event files), each handed to ``write(day, name, rows)``;
         yields (day, row counts) as each day is done, in the order given.
 
-        All the days' queries go to one pool, in order: a day's shared relations, then its rollups reading only
-        the events, then those reading the shared ones. So the next day's queries start while a day's last ones
-        run, and no core waits at a day's end. A day's shared relations are tables in a schema of its own
-        (``_rollup_day_YYYY_MM_DD``, which its queries put first on their search path), dropped once the day is
-        done. On a failure, the days before it have been yielded; it is raised once nothing runs any more."""
-        jobs: list[tuple[str, str, list[Future], dict[str, Future]]] = []
-        unqueued: Exception | None = None  # a day that could not be queued ends the days at it
+        The queries of two days at a time go to one pool, in order: a day's shared relations, then its rollups
+        reading only the events, then those reading the shared ones. So the next day's queries start while a
+        day's last ones run, and no core waits at a day's end; memory holds the shared relations of two days at
+        most, however many days are rebuilt. A day's shared relations are tables in a schema of its own
+        (``_rollup_day_YYYY_MM_DD``, first on its queries' search path), dropped once the day is done. On a
+        failure, the days before it have been yielded; it is raised once nothing runs any more."""
+        pending: deque[_DayJob] = deque()
         try:
             for day, files in days.items():
                 try:
-                    jobs.append((day, *self._submit(day, files, write)))
-                except Exception as exc:  # noqa: BLE001 - raised after the days before it
-                    unqueued = exc
-                    break
-            for day, schema, made, built in jobs:
-                yield day, _results(built, made)
-                self.con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            if unqueued is not None:
-                raise unqueued
+                    job = self._submit(day, files, write)
+                except Exception:
+                    while pending:  # the days queued before it are still built
+                        yield self._finish(pending.popleft())
+                    raise
+                pending.append(job)
+                if len(pending) == 2:
+                    yield self._finish(pending.popleft())
+            while pending:
+                yield self._finish(pending.popleft())
         finally:
-            wait([f for _, _, made, built in jobs for f in (*made, *built.values())])
-            for _, schema, _, _ in jobs:
-                self.con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            wait([f for job in pending for f in job.futures()])
+            for job in pending:
+                self.con.execute(f"DROP SCHEMA IF EXISTS {job.schema} CASCADE")
+
+    def _finish(self, job: _DayJob) -> tuple[str, dict[str, int]]:
+        """A queued day's row counts once its queries are done (a failure raised when none of them runs any
+        more); its schema dropped."""
+        rows = _results(job.built, job.made)
+        self.con.execute(f"DROP SCHEMA IF EXISTS {job.schema} CASCADE")
+        return job.day, rows
 
     def _submit(self, day: str, files: list[tuple[str, int]],
-                write: Callable[[str, str, pa.Table], None]) -> tuple[str, list[Future], dict[str, Future]]:
-        """Queue ``day``'s queries: (its schema, the shared relations' futures, each rollup's future)."""
+                write: Callable[[str, str, pa.Table], None]) -> _DayJob:
+        """Queue ``day``'s queries."""
         events = tuple(self.store.path("events", f"dt={day}", name) for name, _ in files)
         params: dict[str, object] = {"start": day, "end": day, "site": ""}
         schema = "_rollup_day_" + day.replace("-", "_")
@@ -321,7 +331,7 @@ class RollupBuilder:
         made = {name: self._pool.submit(materialise, name, text) for name, text in self._shared.items()}
         order = sorted(self._texts, key=lambda name: bool(self._needs[name]))  # those reading only events first
         built = {name: self._pool.submit(rollup, name, self._texts[name]) for name in order}
-        return schema, list(made.values()), built
+        return _DayJob(day, schema, list(made.values()), built)
 
     def month(self, days: list[str], state: rollup_store.RollupState,
               write: Callable[[str, pa.Table], None]) -> dict[str, int]:
@@ -359,6 +369,19 @@ class RollupBuilder:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass
+class _DayJob:
+    """A day's queued rollup queries: its schema, its shared relations' futures, each rollup's future."""
+
+    day: str
+    schema: str
+    made: list[Future]
+    built: dict[str, Future]
+
+    def futures(self) -> list[Future]:
+        return [*self.made, *self.built.values()]
 
 
 def _month_view(name: str) -> str:
