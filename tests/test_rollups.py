@@ -225,8 +225,11 @@ def test_a_failing_rollup_query_fails_the_day_and_leaves_it_computed(synthetic_h
     defs = dict(state.defs)  # one rollup of the day breaks
     defs["pages"] = rollups.Definition("pages", sql.Query("rollup pages", "SELECT dt, site FROM no_such_table"))
     builder = duck.RollupBuilder(store, defs, workers=2)
-    with rollups.LocalBuild(store, defs, builder) as build, pytest.raises(Exception, match="no_such_table"):
-        build.build(day, files)
+    with rollups.LocalBuild(store, defs, builder) as build:
+        with pytest.raises(Exception, match="no_such_table"):
+            build.build(day, files)
+        assert builder.con.sql("SELECT count(*) FROM duckdb_schemas() WHERE schema_name LIKE '%rollup_day%'").fetchall() \
+            == [(0,)]  # the failed day's tables dropped too
     assert day in rollups.RollupState.load(store).stale_days()  # no manifest: the day is read from the events
     assert_exact(wh, expect_rollups=False)
 

@@ -299,10 +299,11 @@ class RollupBuilder:
 
     def _finish(self, job: _DayJob) -> tuple[str, dict[str, int]]:
         """A queued day's row counts once its queries are done (a failure raised when none of them runs any
-        more); its schema dropped."""
-        rows = _results(job.built, job.made)
-        self.con.execute(f"DROP SCHEMA IF EXISTS {job.schema} CASCADE")
-        return job.day, rows
+        more); its schema dropped either way."""
+        try:
+            return job.day, _results(job.built, job.made)
+        finally:
+            self.con.execute(f"DROP SCHEMA IF EXISTS {job.schema} CASCADE")
 
     def _submit(self, day: str, files: list[tuple[str, int]],
                 write: Callable[[str, str, pa.Table], None]) -> _DayJob:
