@@ -243,14 +243,19 @@ class RollupBuilder:
 
     @classmethod
     def texts(cls, defs: dict[str, rollup_store.Definition]) -> tuple[dict[str, str], dict[str, str]]:
-        """(the shared relations' DuckDB texts, each rollup's, reading them as tables) for ``defs``; each month
-        level's text is made too. Transpiling takes about 0.2 s a process (``sql`` remembers each text), which
-        ``prepare`` spends ahead of time."""
+        """(the shared relations' DuckDB texts, each rollup's, reading them as tables) for ``defs``."""
         shared = {name: sql.load_shared(name).for_duckdb() for name in cls.MATERIALISED}
         texts = {name: _ordered(d.query.providing(*cls.MATERIALISED).for_duckdb()) for name, d in defs.items()}
+        return shared, texts
+
+    @classmethod
+    def prepare(cls, defs: dict[str, rollup_store.Definition]) -> None:
+        """Transpile every text a builder of ``defs`` runs (days and month levels) now, so a later one in this
+        process starts at once: about 0.2 s a process (``sql`` remembers each text). An ingest's own process
+        calls it in a thread while its workers read files (it is idle then)."""
+        cls.texts(defs)
         for name, definition in defs.items():
             _month_text(name, definition)
-        return shared, texts
 
     def _cursor(self, events: tuple[str, ...] = (), *, union: bool = True) -> duckdb.DuckDBPyConnection:
         """The calling worker thread's cursor, its view ``events`` over exactly the event files ``events``
@@ -295,7 +300,7 @@ class RollupBuilder:
         finally:
             wait([f for job in pending for f in job.futures()])
             for job in pending:
-                self.con.execute(f"DROP SCHEMA IF EXISTS {job.schema} CASCADE")
+                self._drop(job)
 
     def _finish(self, job: _DayJob) -> tuple[str, dict[str, int]]:
         """A queued day's row counts once its queries are done (a failure raised when none of them runs any
@@ -303,7 +308,11 @@ class RollupBuilder:
         try:
             return job.day, _results(job.built, job.made)
         finally:
-            self.con.execute(f"DROP SCHEMA IF EXISTS {job.schema} CASCADE")
+            self._drop(job)
+
+    def _drop(self, job: _DayJob) -> None:
+        """A day's schema and its shared tables, once none of its queries runs."""
+        self.con.execute(f"DROP SCHEMA IF EXISTS {job.schema} CASCADE")
 
     def _submit(self, day: str, files: list[tuple[str, int]],
                 write: Callable[[str, str, pa.Table], None]) -> _DayJob:
@@ -393,12 +402,6 @@ def _month_view(name: str) -> str:
 def _month_text(name: str, definition: rollup_store.Definition) -> str:
     """The DuckDB text of a rollup's month level over ``_month_view(name)``."""
     return _ordered(definition.month_query.with_rollups(rollup_store.StoredDays(_month_view(name))).for_duckdb())
-
-
-def prepare_rollups() -> None:
-    """Transpile the rollups' SQL now, so a later ``RollupBuilder`` of this process starts at once: an ingest's
-    own process calls it in a thread while its workers read files (it is idle then)."""
-    RollupBuilder.texts(rollup_store.definitions())
 
 
 def _session_settings(con: duckdb.DuckDBPyConnection) -> None:

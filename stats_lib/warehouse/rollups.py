@@ -582,9 +582,9 @@ class AthenaRollupBuilder:
 def prepare() -> None:
     """Make ahead what a local ``refresh`` will need: the DuckDB builder's transpiled SQL (about 0.2 s). An
     ingest calls it while its worker processes read files; Athena's builder needs nothing of it."""
-    from ..engines.duckdb import prepare_rollups
+    from ..engines.duckdb import RollupBuilder
 
-    prepare_rollups()
+    RollupBuilder.prepare(definitions())
 
 
 def refresh(warehouse: str, settings=None, *, progress: bool = False) -> BuildResult:
