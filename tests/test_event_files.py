@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 import stats_lib
-from stats_lib.warehouse.local import EVENT_STATISTICS
+from stats_lib.warehouse.local import EVENT_PLAIN, EVENT_STATISTICS
 
 QUERIES = Path(stats_lib.__file__).resolve().parent.parent / "queries"
 
@@ -38,6 +38,19 @@ def test_ingested_files_have_statistics_only_where_chosen(corpora, warehouse, se
     assert {"ts", "site", "path", "status"} <= kept
     assert not kept & {"user_agent", "visitor_id", "ip_prefix", "referrer"}
     assert kept <= set(EVENT_STATISTICS)
+
+
+def test_columns_of_distinct_values_are_written_without_a_dictionary(corpora, warehouse, settings):
+    """``EVENT_PLAIN``: timestamps, line numbers and byte counts are plain; text columns keep their dictionary."""
+    stats_lib.ingest([str(corpora / "sudhirj-scogs/CF.gz")], settings=settings)
+    files = sorted((Path(settings.warehouse) / "events").rglob("*.parquet"))
+    assert files
+    row_group = pq.ParquetFile(files[0]).metadata.row_group(0)
+    encodings = {row_group.column(i).path_in_schema: row_group.column(i).encodings
+                 for i in range(row_group.num_columns)}
+    dictionary = {name for name, used in encodings.items() if "RLE_DICTIONARY" in used or "PLAIN_DICTIONARY" in used}
+    assert not dictionary & set(EVENT_PLAIN)
+    assert {"path", "user_agent", "site"} <= dictionary
 
 
 def test_a_file_across_midnight_puts_each_event_in_its_utc_day(tmp_path, settings):

@@ -45,7 +45,7 @@ from ..dates import utc_today
 from ..errors import UserError
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from ..sites import normalise_site
-from .local import AtomicParquetWriter, LocalWarehouse, _atomic_write_bytes
+from .local import AtomicParquetWriter, LocalWarehouse, _atomic_write_bytes, event_writer
 from .salts import LocalSaltFolder
 
 RULES_FILE = Path("_erasures") / "rules.json"
@@ -281,7 +281,7 @@ class Retention:
         if kept.num_rows == 0:
             path.unlink(missing_ok=True)
             return
-        with AtomicParquetWriter(path, kept.schema) as writer:
+        with event_writer(path, kept.schema) as writer:
             writer.write(kept)
 
     def _fix_ledger(self, plan: Plan, erased: Counter[str], outcome: Outcome) -> None:
