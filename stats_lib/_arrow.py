@@ -31,3 +31,11 @@ def map_distinct(values: pa.Array | pa.ChunkedArray, fn: Callable, type_: pa.Dat
     encoded = pc.dictionary_encode(flat(values))
     uniques = [fn(v) for v in encoded.dictionary.to_pylist()]
     return pc.take(pa.array(uniques, type=type_), encoded.indices)
+
+
+def per_distinct(values: pa.Array | pa.ChunkedArray, kernel: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``kernel`` (Arrow compute, value by value) applied once per distinct value and spread back to the rows: for
+    columns with far fewer distinct values than rows. Log timestamps have at most one per second: an hourly
+    CloudFront file of 27,780 lines has under 3,600, and ``strptime`` there took 5.3 ms a file, 1.7 ms this way."""
+    encoded = pc.dictionary_encode(flat(values))
+    return pc.take(kernel(encoded.dictionary), encoded.indices)

@@ -13,12 +13,14 @@ import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, unquote_plus
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._arrow import per_distinct
 from ..privacy import mask_ips
 from ..schema import RAW_SCHEMA, REJECT_SCHEMA
 from .streams import CHUNK, Damaged, chunks, line_chunks
@@ -205,7 +207,8 @@ def _naive_utc(ts: pa.Array) -> pa.Array:
 def clf_time_column(values: list | pa.Array) -> pa.Array:
     """Apache/S3 ``10/Feb/2012:16:42:07 -0500`` (brackets optional) to naive UTC; the offset is applied."""
     strings = pc.utf8_trim(_strings(values), "[]")
-    return _naive_utc(pc.strptime(strings, format="%d/%b/%Y:%H:%M:%S %z", unit="ms", error_is_null=True))
+    return _naive_utc(per_distinct(strings, partial(pc.strptime, format="%d/%b/%Y:%H:%M:%S %z", unit="ms",
+                                                    error_is_null=True)))
 
 
 _ISO = (

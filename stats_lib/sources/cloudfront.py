@@ -8,6 +8,7 @@ double-encode the user agent (``%2520``). ``-`` is null; status ``000`` (client 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from urllib.parse import unquote
 
 import numpy as np
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from .._arrow import flat
+from .._arrow import flat, per_distinct
 from ..schema import RAW_SCHEMA
 from .base import LineReader, float_column, int_column
 from .blocks import byte_blocks, checked_lines, plain_lines
@@ -247,7 +248,7 @@ def _table(col: Callable[[str], pa.Array], n: int, names: set[str], numbers: pa.
     """The RAW table of ``n`` records and which of them are bad (no date and time, or no status); ``col(name)``
     gives a field's values ('-' already null, all nulls for a field the file does not record)."""
     stamp = pc.binary_join_element_wise(col("date"), col("time"), "T")
-    ts = pc.strptime(stamp, format="%Y-%m-%dT%H:%M:%S", unit="ms", error_is_null=True)
+    ts = per_distinct(stamp, partial(pc.strptime, format="%Y-%m-%dT%H:%M:%S", unit="ms", error_is_null=True))
     status = _number(col("sc-status"), pa.int16())
     columns: dict[str, pa.Array] = {
         "ts": ts,
