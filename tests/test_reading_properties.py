@@ -221,3 +221,36 @@ def test_a_number_too_big_for_its_column_rejects_only_its_line(name, before, aft
     reader, rows = read_all(path, name)
     assert [r["line_number"] for r in rows] == [len(header) + 1, len(header) + 3]
     assert [(r[0], r[2]) for r in reader.rejects] == [(len(header) + 2, reason)]
+
+
+_CLF_STAMPS = st.one_of(
+    st.none(),
+    st.builds(lambda d, h, z: f"{d:02d}/Feb/2012:{h:02d}:42:07 {z}", st.integers(1, 31), st.integers(0, 25),
+              st.sampled_from(["-0500", "+0000", "+0130", "bogus"])),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_CLF_STAMPS, max_size=60))
+def test_timestamps_parsed_once_per_distinct_value_equal_parsing_every_value(values):
+    """``_arrow.per_distinct``: Apache/S3 timestamps (repeats, nulls, impossible days, garbage) read as
+    Arrow's strptime reads each row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from stats_lib.sources.base import clf_time_column
+
+    strings = pc.utf8_trim(pa.array(values, pa.string()), "[]")
+    every = pc.strptime(strings, format="%d/%b/%Y:%H:%M:%S %z", unit="ms", error_is_null=True)
+    expected = pc.cast(every, pa.timestamp("ms"), safe=False)
+    assert clf_time_column(values).to_pylist() == expected.to_pylist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.integers(1, 40))
+def test_line_ends_are_counted_as_bytes_count_counts_them(data, step):
+    """``blocks.line_ends``, whatever the slices' boundaries."""
+    from stats_lib.sources.blocks import line_ends
+
+    assert line_ends(data, step) == data.count(b"\n")
