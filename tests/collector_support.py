@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,9 +24,19 @@ CHROME_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Ge
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port below the kernel's ephemeral range. A port from that range (what binding port 0 gives)
+    can be the source port the kernel picks for our own connection while the server is not listening yet: the
+    socket then connects to itself and reads its request back as the answer (seen under load as
+    ``BadStatusLine: GET /health HTTP/1.1``)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(max(1024, low - 12000), low), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free loopback port below the ephemeral range")
 
 
 @dataclass
@@ -72,7 +83,7 @@ class CollectorServer:
             try:
                 if self.request("GET", "/health").status == 200:
                     return self
-            except OSError:
+            except (OSError, http.client.HTTPException):  # not listening yet
                 pass
             time.sleep(0.1)
         raise AssertionError(f"the collector did not start:\n{self.log.read_text()}")
