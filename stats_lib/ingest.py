@@ -352,16 +352,30 @@ def _record_outcome(house: LocalWarehouse, result: FileResult) -> None:
         house.clear_failure(result.path)
 
 
+def _local_key(path: Path, stat: os.stat_result, run: IngestRun) -> str:
+    """A local file's source key: remembered from an earlier run when the file has not changed since
+    (``LocalWarehouse.known_key``), else hashed and remembered. A run into an S3 warehouse hashes every file: its
+    stage folder is thrown away after the run and would remember nothing."""
+    if run.seen is not None:
+        return source_key(path)
+    key = run.house.known_key(path, stat)
+    if key is None:
+        key = source_key(path)
+        run.house.remember_key(path, stat, key)
+    return key
+
+
 def _ingest_file(path: Path, run: IngestRun, *, key: str | None = None, label: str | None = None) -> FileResult:
     """``key``/``label``: the ledger key and source name when known without reading (an S3 object's)."""
     house = run.house
     source = label or str(path)
     result = FileResult(path=source)
-    if path.stat().st_size == 0:
+    stat = path.stat()
+    if stat.st_size == 0:
         result.status = "empty"
         return result
     try:
-        key = key or source_key(path)
+        key = key or _local_key(path, stat, run)
     except OSError as exc:  # unreadable (permissions, a file that vanished): this file fails, the run goes on
         result.status, result.error = "failed", f"{path}: cannot read it ({exc.strerror or exc})"
         return result

@@ -6,6 +6,7 @@ Layout::
     rejects/<format>-<source key>.parquet                   lines that did not become events, IPs masked
     _ledger/<source key>.json                               one record per ingested source file
     _ledger/failed-<path key>.json                          the last failed attempt at a source path
+    _ledger/_files/<path key>.json                          a local file's source key and what it was when hashed
     _salts/YYYY-MM-DD.key                                   the daily visitor-id salts (deleted after the window)
 
 Every file is written under a ``.tmp`` name and renamed when complete; a source's ledger record is written only
@@ -16,6 +17,14 @@ counts as not ingested, so the next ingest reads it again and rewrites the recor
 no duplicates), and a warning names the record's file. A failed file (format not recognised, unreadable) gets a
 ``failed-`` record (status ``failed``, the reason, the time of the last attempt) that is not counted as
 ingested, so a retry reads it again; it is removed once the path is ingested.
+
+A periodic run of a log folder meets every file it has read before again. Hashing each of them to find its
+source key grows with the folder: 0.2 s for the bench corpus's 71 earlier files (114 MB), about 25 s for a year
+of hourly CloudFront files (14 GB). So ``_ledger/_files/`` remembers, per local path, the key and the file's
+identity when it was hashed (size, modification and status-change times in nanoseconds, device and inode): a
+file with that identity still has those bytes, and its key is taken without reading it. Any other file (new,
+appended to, rewritten, replaced, even with its old size and modification time: the status-change time moves)
+is hashed again. The folder is a cache: losing or damaging it only costs the hashing.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -98,6 +108,20 @@ def path_key(source: str) -> str:
     return FAILED_PREFIX + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+def _file_key(path: Path) -> str:
+    """The name of a local path's entry in ``_ledger/_files/``."""
+    return hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _identity(stat: os.stat_result) -> list[int]:
+    """What tells a file's bytes have not changed since: size, modification and status-change times (ns), device
+    and inode (a file replaced by another, or written again, changes at least one)."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_dev, stat.st_ino]
+
+
+_SOURCE_KEY = re.compile(r"[0-9a-f]{64}")
+
+
 class LocalWarehouse:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -161,6 +185,39 @@ class LocalWarehouse:
         entry: dict[str, object] = {"key": key, "source": source, "format": format, "status": "failed", "reason": reason,
                  "attempted_at": at, "lines": 0, "events": 0, "rejected": 0, "skipped": 0, "days": []}
         self.record_source(key, entry)
+
+    # -- the keys of files already hashed ----------------------------------------------------------------
+    @property
+    def files_dir(self) -> Path:
+        return self.ledger_dir / "_files"
+
+    def known_key(self, path: Path, stat: os.stat_result) -> str | None:
+        """The source key of the local file ``path`` when it has the identity ``stat`` it had when last hashed;
+        else None (never hashed, changed since, or its entry unreadable)."""
+        try:
+            entry = json.loads((self.files_dir / f"{_file_key(path)}.json").read_bytes())
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(entry, dict) or entry.get("path") != str(path) or entry.get("identity") != _identity(stat):
+            return None
+        key = entry.get("key")
+        return key if isinstance(key, str) and _SOURCE_KEY.fullmatch(key) else None
+
+    def remember_key(self, path: Path, stat: os.stat_result, key: str) -> None:
+        """Remember that ``path`` with identity ``stat`` (taken before hashing) has source ``key``, unless the file
+        changed while it was hashed. Not synced to disk: a lost entry only means hashing the file again."""
+        try:
+            if _identity(path.stat()) != _identity(stat):
+                return
+            folder = self.files_dir
+            folder.mkdir(exist_ok=True)
+            entry = {"path": str(path), "identity": _identity(stat), "key": key}
+            target = folder / f"{_file_key(path)}.json"
+            tmp = target.with_name(f"{target.name}.{tmp_tag()}{TMP_SUFFIX}")
+            tmp.write_bytes(json.dumps(entry).encode("utf-8", "surrogatepass"))
+            os.replace(tmp, target)
+        except OSError:  # a read-only or full disk: the next run hashes the file again
+            return
 
     def clear_failure(self, source: str) -> None:
         (self.ledger_dir / f"{path_key(source)}.json").unlink(missing_ok=True)
