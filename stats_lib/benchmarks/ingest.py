@@ -16,8 +16,8 @@ Then times, each as its own process, in the same run on the same files:
   log folder does when one more hourly file has arrived).
 
 Reports lines per second and CPU seconds for each, the ratios, the peak resident memory of the ingest (its largest process,
-from ``wait4``, and the whole process tree's proportional set size, sampled from ``/proc``), and the warehouse's size against the gzip
-input. The figures describe what was generated: the events written and GoAccess' valid requests are checked
+from ``wait4``, and the whole process tree's proportional set size, sampled from ``/proc`` in a run of its own: sampling
+slows the run it samples), and the warehouse's size against the gzip input. The figures describe what was generated: the events written and GoAccess' valid requests are checked
 against the lines generated.
 """
 
@@ -220,7 +220,7 @@ class Run:
     seconds: float
     cpu: float = 0.0  # user + system seconds of the process and its waited-for children (workers)
     max_rss: int = 0  # bytes, the largest single process (wait4)
-    tree_rss: int = 0  # bytes, the whole process tree's PSS at its peak (sampled every 50 ms)
+    tree_rss: int = 0  # bytes, the whole process tree's PSS at its peak (sampled every 50 ms; ``timed(sample=)``)
     output: str = ""
 
 
@@ -255,9 +255,14 @@ def _pss(pid: int) -> int:
 
 
 def timed(argv: list[str], *, stdin_from: list[str] | None = None, env: dict[str, str] | None = None,
-          capture: bool = True) -> Run:
+          capture: bool = True, sample: bool = False) -> Run:
     """Run ``argv`` (fed by ``stdin_from``'s output when given) and measure it; its output is kept when
-    ``capture``, else it goes to /dev/null. Raises when it fails."""
+    ``capture``, else it goes to /dev/null. Raises when it fails.
+
+    ``sample``: also sample the whole process tree's PSS every 50 ms (``tree_rss``). Reading a process's
+    ``smaps_rollup`` walks its page tables: on 2 cores, sampling the bench ingest so slowed it from 9.1 to 10.3 s
+    (3 alternated pairs; CPU seconds the same). So a run that is timed does not sample: the tree's peak comes from
+    a run of its own."""
     feeder = subprocess.Popen(stdin_from, stdout=subprocess.PIPE) if stdin_from else None
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=feeder.stdout if feeder else subprocess.DEVNULL,
@@ -268,12 +273,13 @@ def timed(argv: list[str], *, stdin_from: list[str] | None = None, env: dict[str
     peak = [0]
     stop = threading.Event()
 
-    def sample() -> None:
+    def sample_tree() -> None:
         while not stop.wait(0.05):
             peak[0] = max(peak[0], _tree_rss(proc.pid))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    sampler = threading.Thread(target=sample_tree, daemon=True)
+    if sample:
+        sampler.start()
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(proc.stdout.read() if capture else b""),  # type: ignore[union-attr]
                               daemon=True)
@@ -284,7 +290,8 @@ def timed(argv: list[str], *, stdin_from: list[str] | None = None, env: dict[str
     proc.returncode = os.waitstatus_to_exitcode(status)
     stop.set()
     reader.join()
-    sampler.join()
+    if sample:
+        sampler.join()
     if feeder:
         feeder.wait()
     if proc.returncode != 0:
@@ -325,6 +332,10 @@ def measure(folder: Path, lines: int, work: Path) -> dict:
         ingest = timed([sys.executable, "-m", "stats_lib.cli", "ingest", str(folder), "--warehouse", str(warehouse)],
                        env={"SITE_STATS_PROGRESS": "0", "SITE_STATS_INGEST_WORKERS": workers})
         figures[label] = ingest
+    # the memory of all the run's processes, from a run of its own (``timed``: sampling slows the timed one)
+    shutil.rmtree(warehouse, ignore_errors=True)
+    figures["ingest_memory"] = timed([sys.executable, "-m", "stats_lib.cli", "ingest", str(folder), "--warehouse",
+                                      str(warehouse)], env={"SITE_STATS_PROGRESS": "0"}, sample=True)
     figures["summary"] = ingest.output.strip()
     figures["events"] = _events_written(ingest.output)
     figures["parquet_bytes"] = _size(warehouse / "events", ".parquet")
@@ -357,13 +368,13 @@ def _events_written(summary: str) -> int | None:
 
 def report(figures: dict, scale: str) -> str:
     lines, ingest, goaccess, zcat = figures["lines"], figures["ingest"], figures["goaccess"], figures["zcat"]
-    one = figures["ingest_one"]
+    one, memory = figures["ingest_one"], figures["ingest_memory"]
     rows = [
         "| what | seconds | lines/s | CPU seconds | peak RSS |",
         "|---|---:|---:|---:|---:|",
         f"| `site-stats ingest` (parse, enrich, visitor ids, Parquet, rollups; {os.cpu_count()} worker processes) | "
         f"{ingest.seconds:.1f} | {_rate(lines, ingest.seconds)} | {ingest.cpu:.1f} | "
-        f"{ingest.max_rss / 2**20:,.0f} MiB largest process, {ingest.tree_rss / 2**20:,.0f} MiB all processes (PSS) |",
+        f"{ingest.max_rss / 2**20:,.0f} MiB largest process, {memory.tree_rss / 2**20:,.0f} MiB all processes (PSS) |",
         f"| `site-stats ingest` in one process (`SITE_STATS_INGEST_WORKERS=1`) | {one.seconds:.1f} | "
         f"{_rate(lines, one.seconds)} | {one.cpu:.1f} | {one.max_rss / 2**20:,.0f} MiB |",
     ]
@@ -376,7 +387,7 @@ def report(figures: dict, scale: str) -> str:
     if goaccess:
         rows.append(f"| {figures['goaccess_version']} (`--log-format=CLOUDFRONT -o json`, fed by zcat) | "
                     f"{goaccess.seconds:.1f} | {_rate(lines, goaccess.seconds)} | {goaccess.cpu:.1f} | "
-                    f"{goaccess.tree_rss / 2**20:,.0f} MiB |")
+                    f"{goaccess.max_rss / 2**20:,.0f} MiB |")
     if zcat:
         rows.append(f"| `zcat > /dev/null` (single-core decompression floor) | {zcat.seconds:.1f} | "
                     f"{_rate(lines, zcat.seconds)} | {zcat.cpu:.1f} | |")
@@ -395,7 +406,9 @@ def report(figures: dict, scale: str) -> str:
         f"Corpus (scale `{scale}`): {lines:,} CloudFront lines in {figures['files']} hourly gzip files, "
         f"{figures['gzip_bytes'] / 1e6:,.0f} MB; the same files for every tool, one process (tree) each, one after "
         "the other in the same run. The machine is shared (2 cores, several engineers): wall times are noisy, "
-        "compare within one run; CPU seconds (user + system, workers included) depend less on the neighbours.\n",
+        "compare within one run; CPU seconds (user + system, workers included) depend less on the neighbours. "
+        "Peak RSS is the largest process's (``wait4``); the ingest's PSS of all processes is sampled every 50 ms "
+        f"in a run of its own ({memory.seconds:.1f} s): sampling slows the run it samples.\n",
         *rows,
         "",
         "; ".join(ratios) + "." if ratios else "GoAccess and zcat are not installed: no comparison.",
