@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,15 @@ from stats_lib.engines.duckdb import connect
 from stats_lib.export import records
 from stats_lib.samples import generate
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.timezone.utc).date()  # when the logs are generated; prune reads its own clock
+
+
+def _cutoff(prune_output: str) -> str:
+    """The first day prune keeps, as it printed it: a run that crosses midnight UTC moves it by a day after the
+    test's ``TODAY``, so what it deleted is judged by the day it used."""
+    found = re.search(r"days before (\d{4}-\d{2}-\d{2})", prune_output)
+    assert found, prune_output
+    return found.group(1)
 METRICS = ("day", "hits", "pageviews", "visitors", "sessions", "bounces")
 
 
@@ -63,18 +72,18 @@ def test_prune_deletes_old_days_and_they_never_come_back(tmp_path):
     ingest(logs, warehouse)
     days = [e["day"] for e in expected]
     assert daily(warehouse) == expected and len(days) == 4
-    cutoff = (TODAY - dt.timedelta(days=2)).isoformat()
-    pruned = [d for d in days if d < cutoff]
-    assert len(pruned) == 2
     salts = warehouse / "_salts"
-    assert {p.stem for p in salts.iterdir()} >= set(pruned)  # the old days' tombstones (their salts expired)
+    assert {p.stem for p in salts.iterdir()} >= set(days[:2])  # the old days' tombstones (their salts expired)
 
     refused = run_cli("prune", "--keep-days", "2", "--warehouse", str(warehouse), check=False)  # stdin: no tty
     assert refused.returncode == 2 and "add --yes" in _one_line_error(refused)
+    pruned = [d for d in days if d < _cutoff(refused.stdout)]
+    assert pruned[:2] == days[:2] and len(pruned) <= 3  # 2 days, 3 when midnight UTC passed since the logs
     assert "prune will delete" in refused.stdout and f"({pruned[0]} .. {pruned[-1]})" in refused.stdout
     assert daily(warehouse) == expected  # nothing deleted
 
     out = run_cli("prune", "--keep-days", "2", "--yes", "--warehouse", str(warehouse)).stdout
+    pruned = [d for d in days if d < _cutoff(out)]
     events = sum(e["hits"] for e in expected if e["day"] in pruned)
     assert f"prune will delete {events} event(s)" in out
     kept = [e for e in expected if e["day"] not in pruned]
@@ -171,10 +180,10 @@ def test_prune_and_forget_on_an_s3_warehouse(aws, tmp_path):
         return [o["Key"] for o in listing.get("Contents", [])]
 
     assert s3_daily() == expected
-    cutoff = (TODAY - dt.timedelta(days=2)).isoformat()
+    out = run_cli("prune", "--keep-days", "2", "--yes", "--warehouse", uri, env=aws).stdout
+    cutoff = _cutoff(out)
     pruned = [e["day"] for e in expected if e["day"] < cutoff]
     kept = [e for e in expected if e["day"] >= cutoff]
-    out = run_cli("prune", "--keep-days", "2", "--yes", "--warehouse", uri, env=aws).stdout
     assert f"prune will delete {sum(e['hits'] for e in expected if e['day'] in pruned)} event(s)" in out
     assert s3_daily() == kept
     assert not [k for k in keys("events/") if any(d in k for d in pruned)]
