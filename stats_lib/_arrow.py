@@ -28,9 +28,7 @@ def encode(values: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
 
 def map_distinct(values: pa.Array | pa.ChunkedArray, fn: Callable, type_: pa.DataType) -> pa.Array:
     """Apply ``fn`` to each distinct value of ``values`` once and spread the results back (nothing remembered)."""
-    encoded = pc.dictionary_encode(flat(values))
-    uniques = [fn(v) for v in encoded.dictionary.to_pylist()]
-    return pc.take(pa.array(uniques, type=type_), encoded.indices)
+    return per_distinct(values, lambda distinct: pa.array([fn(v) for v in distinct.to_pylist()], type=type_))
 
 
 def per_distinct(values: pa.Array | pa.ChunkedArray, kernel: Callable[[pa.Array], pa.Array]) -> pa.Array:

@@ -277,8 +277,8 @@ def timed(argv: list[str], *, stdin_from: list[str] | None = None, env: dict[str
         while not stop.wait(0.05):
             peak[0] = max(peak[0], _tree_rss(proc.pid))
 
-    sampler = threading.Thread(target=sample_tree, daemon=True)
-    if sample:
+    sampler = threading.Thread(target=sample_tree, daemon=True) if sample else None
+    if sampler:
         sampler.start()
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(proc.stdout.read() if capture else b""),  # type: ignore[union-attr]
@@ -290,7 +290,7 @@ def timed(argv: list[str], *, stdin_from: list[str] | None = None, env: dict[str
     proc.returncode = os.waitstatus_to_exitcode(status)
     stop.set()
     reader.join()
-    if sample:
+    if sampler:
         sampler.join()
     if feeder:
         feeder.wait()
@@ -327,15 +327,14 @@ def measure(folder: Path, lines: int, work: Path) -> dict:
         figures["goaccess_total"] = general.get("total_requests")
     figures["goaccess"] = goaccess
     warehouse = work / "warehouse"
+    argv = [sys.executable, "-m", "stats_lib.cli", "ingest", str(folder), "--warehouse", str(warehouse)]
     for label, workers in (("ingest_one", "1"), ("ingest", "0")):  # in one process, then as users run it
         shutil.rmtree(warehouse, ignore_errors=True)
-        ingest = timed([sys.executable, "-m", "stats_lib.cli", "ingest", str(folder), "--warehouse", str(warehouse)],
-                       env={"SITE_STATS_PROGRESS": "0", "SITE_STATS_INGEST_WORKERS": workers})
+        ingest = timed(argv, env={"SITE_STATS_PROGRESS": "0", "SITE_STATS_INGEST_WORKERS": workers})
         figures[label] = ingest
     # the memory of all the run's processes, from a run of its own (``timed``: sampling slows the timed one)
     shutil.rmtree(warehouse, ignore_errors=True)
-    figures["ingest_memory"] = timed([sys.executable, "-m", "stats_lib.cli", "ingest", str(folder), "--warehouse",
-                                      str(warehouse)], env={"SITE_STATS_PROGRESS": "0"}, sample=True)
+    figures["ingest_memory"] = timed(argv, env={"SITE_STATS_PROGRESS": "0"}, sample=True)
     figures["summary"] = ingest.output.strip()
     figures["events"] = _events_written(ingest.output)
     figures["parquet_bytes"] = _size(warehouse / "events", ".parquet")

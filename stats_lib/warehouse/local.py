@@ -103,14 +103,18 @@ def ledger_tables(records: list[dict]) -> tuple[pa.Table, pa.Table]:
     return pa.Table.from_pylist(ingested, schema=LEDGER_SCHEMA), pa.Table.from_pylist(failures, schema=LEDGER_SCHEMA)
 
 
+def _path_digest(path: str) -> str:
+    return hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def path_key(source: str) -> str:
     """The name of a source path's ``failed-`` record."""
-    return FAILED_PREFIX + hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return FAILED_PREFIX + _path_digest(source)[:24]
 
 
 def _file_key(path: Path) -> str:
     """The name of a local path's entry in ``_ledger/_files/``."""
-    return hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _path_digest(str(path))[:32]
 
 
 def _identity(stat: os.stat_result) -> list[int]:
@@ -209,13 +213,9 @@ class LocalWarehouse:
         try:
             if _identity(path.stat()) != _identity(stat):
                 return
-            folder = self.files_dir
-            folder.mkdir(exist_ok=True)
             entry = {"path": str(path), "identity": _identity(stat), "key": key}
-            target = folder / f"{_file_key(path)}.json"
-            tmp = target.with_name(f"{target.name}.{tmp_tag()}{TMP_SUFFIX}")
-            tmp.write_bytes(json.dumps(entry).encode("utf-8", "surrogatepass"))
-            os.replace(tmp, target)
+            _atomic_write_bytes(self.files_dir / f"{_file_key(path)}.json",
+                                json.dumps(entry).encode("utf-8", "surrogatepass"), sync=False)
         except OSError:  # a read-only or full disk: the next run hashes the file again
             return
 
@@ -320,9 +320,11 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def _atomic_write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """``data`` in ``path``, whole or not at all; ``sync``: on disk before the rename (a cache need not be)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{tmp_tag()}{TMP_SUFFIX}")
     tmp.write_bytes(data)
-    _fsync(tmp)
+    if sync:
+        _fsync(tmp)
     os.replace(tmp, path)
