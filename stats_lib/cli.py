@@ -108,6 +108,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="who computes them: DuckDB here (default), or Athena for an s3:// warehouse")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("upgrade", parents=[common],
+                       help="bring a warehouse written by an older site-stats to the current storage version")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
     p = sub.add_parser("prune", parents=[common, confirm],
                        help="delete events, rollups, rejects, ledger records and salts of days older than N days")
     p.add_argument("--keep-days", type=_non_negative, required=True, metavar="N",
@@ -213,6 +217,7 @@ def _confirm(plan: str, yes: bool) -> bool:
 def _cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
     from .warehouse.guard import require_warehouse
     from .warehouse.rollups import rebuild
+    from .warehouse.storage import ensure_current
 
     _check_period(args)
     require_warehouse(settings, writing=True)
@@ -223,9 +228,34 @@ def _cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
             from .warehouse.local import LocalWarehouse
 
             stack.enter_context(LocalWarehouse(settings.warehouse).lock(settings.lock_timeout_seconds, command="rollup"))
+        upgraded = ensure_current(settings, progress=settings.progress and not args.quiet)
+        if upgraded:
+            print(upgraded.text())
         result = rebuild(settings.warehouse, settings, start=args.start and args.start.isoformat(),
                          end=args.end and args.end.isoformat(), progress=settings.progress and not args.quiet)
     print(result.text())
+    return 0
+
+
+def _cmd_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Convert the event files (``warehouse.storage``), then rebuild the rollups their new sizes made stale."""
+    from .warehouse.guard import require_warehouse
+    from .warehouse.rollups import refresh
+    from .warehouse.storage import CURRENT, ensure_current
+
+    require_warehouse(settings)
+    show = settings.progress and not args.quiet
+    with contextlib.ExitStack() as stack:
+        if not settings.is_s3:
+            from .warehouse.local import LocalWarehouse
+
+            stack.enter_context(LocalWarehouse(settings.warehouse).lock(settings.lock_timeout_seconds, command="upgrade"))
+        upgraded = ensure_current(settings, progress=show)
+        if upgraded is None:
+            print(f"storage already at version {CURRENT}: nothing to upgrade")
+            return 0
+        print(upgraded.text())
+        print(refresh(settings.warehouse, settings, progress=show).text())
     return 0
 
 
@@ -271,6 +301,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": _cmd_serve,
     "demo": _cmd_demo,
     "rollup": _cmd_rollup,
+    "upgrade": _cmd_upgrade,
     "prune": _cmd_prune,
     "forget": _cmd_forget,
 }

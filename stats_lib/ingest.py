@@ -45,6 +45,7 @@ from .warehouse.retention import ErasureRules, pull_rules
 from .warehouse.rollups import prepare as prepare_rollups
 from .warehouse.rollups import refresh as refresh_rollups
 from .warehouse.salts import ExpiredSaltWarning, SaltStore
+from .warehouse.storage import ensure_current
 
 log = logging.getLogger(__name__)  # what a run did, at INFO (`site-stats --verbose`); never a raw IP
 
@@ -204,6 +205,7 @@ def ingest(
             from .warehouse.s3 import S3Warehouse
 
             lake = S3Warehouse(settings)
+            ensure_current(settings, progress=show)  # the Lambda handler has checked first, without rewriting
         seen = lake.ledger_keys().__contains__ if lake else _local_ledger(settings)
         if remote or objects:
             from .sources.s3_objects import plan
@@ -282,6 +284,7 @@ def _ingest_paths(inputs: Inputs, forced: Source | None, site: str | None, setti
     house = LocalWarehouse(settings.warehouse)
     house.ensure()
     with house.lock(settings.lock_timeout_seconds, command="ingest"):  # trust: one writer at a time
+        ensure_current(settings, progress=show)  # a warehouse of an older storage version is upgraded first
         summary = _ingest_locked(inputs, forced, site, settings, show, house, seen=seen, salts=salts,
                                  ahead=prepare_rollups if rollups else None)
         if rollups:  # (rollups) the days whose events changed get their rollups rebuilt, under the lock

@@ -64,7 +64,7 @@ STORED_SCHEMA = pa.schema(
         pa.field("bot_name", pa.string()),
         pa.field("is_pageview", pa.bool_()),
         # privacy
-        pa.field("visitor_id", pa.string()),  # keyed hash of (daily salt, site, ip, user agent)
+        pa.field("visitor_id", pa.int64()),  # keyed hash of (daily salt, site, ip, user agent)
         pa.field("ip_prefix", pa.string()),  # IPv4 /24, IPv6 /48
         # user agent
         pa.field("browser", pa.string()),

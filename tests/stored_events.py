@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stats_lib.schema import STORED_SCHEMA
+from stats_lib.warehouse.rollups import Store
+from stats_lib.warehouse.storage import mark_current
 
 DEFAULTS = {"site": "example.com", "source": "cloudfront", "source_file": "test.log", "method": "GET",
             "status": 200, "is_bot": False, "is_pageview": True, "path": "/"}
@@ -29,6 +31,7 @@ def write_events(warehouse: Path, rows: list[dict], name: str = "test") -> None:
         path = warehouse / "events" / f"dt={day}" / f"{name}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path)
+    mark_current(Store.for_warehouse(str(warehouse)))  # written with the current storage version's schema
 
 
 def at(text: str) -> dt.datetime:

@@ -13,6 +13,8 @@ import pytest
 from stats_lib import Settings, query
 from stats_lib.reports import funnels
 from stats_lib.schema import STORED_SCHEMA
+from stats_lib.warehouse.rollups import Store
+from stats_lib.warehouse.storage import mark_current
 
 DAY = dt.date(2026, 5, 1)
 T0 = dt.datetime(2026, 5, 1, 9, 0)
@@ -22,7 +24,7 @@ STEPS = ["/", "/pricing", "signup"]
 def _events() -> list[dict]:
     rows: list[dict] = []
 
-    def visit(visitor: str, *steps: tuple[float, str], bot: bool = False, start: dt.datetime = T0) -> None:
+    def visit(visitor: int, *steps: tuple[float, str], bot: bool = False, start: dt.datetime = T0) -> None:
         """``steps``: (seconds after ``start``, path or 'event:NAME')."""
         for seconds, what in steps:
             ts = start + dt.timedelta(seconds=seconds)
@@ -36,17 +38,17 @@ def _events() -> list[dict]:
             })
 
     m = 60
-    visit("v1", (0, "/"), (60, "/pricing"), (120, "event:signup"))            # 3 steps
-    visit("v2", (0, "/pricing"), (60, "/"))                                   # out of order: step 1 only
-    visit("v3", (0, "/"), (31 * m, "/pricing"))                               # split by the gap: step 1 only
-    visit("v4", (0, "/"), (60, "/about"), (60 + 29 * m, "/pricing"), (60 + 39 * m, "event:signup"))  # 3 steps
-    visit("v5", (0, "/"), (10, "/pricing"), (20, "event:signup"), bot=True)  # a bot: never counts
-    visit("v6", (0, "/"), (60, "event:signup"))                               # skipped /pricing: step 1 only
-    visit("v7", (0, "/"), (5, "/"), (9, "/pricing"), (12, "/pricing"), (15, "event:signup"), (16, "event:signup"))  # 3
-    visit("v8", (0, "/"), (15 * m, "/pricing"), start=dt.datetime(2026, 5, 1, 23, 50))  # /pricing falls on May 2
-    visit("v9", (0, "/"), (30 * m + 0.5, "/pricing"))                         # 30 min 0.5 s: split, step 1 only
-    visit("v10", (0, "/"), (30 * m - 0.5, "/pricing"))                        # 29 min 59.5 s: steps 1 and 2
-    visit("v11", (0, "/pricing"), (60, "event:signup"))                       # never reached step 1
+    visit(1, (0, "/"), (60, "/pricing"), (120, "event:signup"))            # 3 steps
+    visit(2, (0, "/pricing"), (60, "/"))                                   # out of order: step 1 only
+    visit(3, (0, "/"), (31 * m, "/pricing"))                               # split by the gap: step 1 only
+    visit(4, (0, "/"), (60, "/about"), (60 + 29 * m, "/pricing"), (60 + 39 * m, "event:signup"))  # 3 steps
+    visit(5, (0, "/"), (10, "/pricing"), (20, "event:signup"), bot=True)  # a bot: never counts
+    visit(6, (0, "/"), (60, "event:signup"))                               # skipped /pricing: step 1 only
+    visit(7, (0, "/"), (5, "/"), (9, "/pricing"), (12, "/pricing"), (15, "event:signup"), (16, "event:signup"))  # 3
+    visit(8, (0, "/"), (15 * m, "/pricing"), start=dt.datetime(2026, 5, 1, 23, 50))  # /pricing falls on May 2
+    visit(9, (0, "/"), (30 * m + 0.5, "/pricing"))                         # 30 min 0.5 s: split, step 1 only
+    visit(10, (0, "/"), (30 * m - 0.5, "/pricing"))                        # 29 min 59.5 s: steps 1 and 2
+    visit(11, (0, "/pricing"), (60, "event:signup"))                       # never reached step 1
     return rows
 
 
@@ -67,6 +69,7 @@ def settings(tmp_path_factory) -> Settings:
         folder = root / "events" / f"dt={day}"
         folder.mkdir(parents=True)
         pq.write_table(table, folder / "generated.parquet")
+    mark_current(Store.for_warehouse(str(root)))
     return Settings.from_env(warehouse=str(root), progress=False)
 
 

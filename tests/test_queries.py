@@ -15,10 +15,10 @@ from stats_lib.ingest import ingest
 
 def test_a_gap_of_30_minutes_and_0_8_seconds_splits_and_29_59_2_does_not(settings, warehouse):
     write_events(warehouse, [
-        {"ts": at("2026-05-04 10:00:00.100"), "visitor_id": "a", "path": "/a1"},
-        {"ts": at("2026-05-04 10:30:00.900"), "visitor_id": "a", "path": "/a2"},  # 30 min 0.8 s later: splits
-        {"ts": at("2026-05-04 11:00:00.900"), "visitor_id": "b", "path": "/b1"},
-        {"ts": at("2026-05-04 11:30:00.100"), "visitor_id": "b", "path": "/b2"},  # 29 min 59.2 s later: one session
+        {"ts": at("2026-05-04 10:00:00.100"), "visitor_id": 1, "path": "/a1"},
+        {"ts": at("2026-05-04 10:30:00.900"), "visitor_id": 1, "path": "/a2"},  # 30 min 0.8 s later: splits
+        {"ts": at("2026-05-04 11:00:00.900"), "visitor_id": 2, "path": "/b1"},
+        {"ts": at("2026-05-04 11:30:00.100"), "visitor_id": 2, "path": "/b2"},  # 29 min 59.2 s later: one session
     ])
     daily = query("daily", settings=settings).iloc[0]
     assert (daily["sessions"], daily["bounces"]) == (3, 2)
@@ -32,10 +32,10 @@ def test_a_gap_of_30_minutes_and_0_8_seconds_splits_and_29_59_2_does_not(setting
 
 def test_durations_keep_milliseconds(settings, warehouse):
     write_events(warehouse, [
-        {"ts": at("2026-05-04 10:00:00.999"), "visitor_id": "a"},
-        {"ts": at("2026-05-04 10:00:01.001"), "visitor_id": "a"},  # 2 ms later, across a second boundary
-        {"ts": at("2026-05-04 12:00:00.000"), "visitor_id": "b"},
-        {"ts": at("2026-05-04 12:00:00.900"), "visitor_id": "b"},  # 0.9 s later, inside one second
+        {"ts": at("2026-05-04 10:00:00.999"), "visitor_id": 1},
+        {"ts": at("2026-05-04 10:00:01.001"), "visitor_id": 1},  # 2 ms later, across a second boundary
+        {"ts": at("2026-05-04 12:00:00.000"), "visitor_id": 2},
+        {"ts": at("2026-05-04 12:00:00.900"), "visitor_id": 2},  # 0.9 s later, inside one second
     ])
     daily = query("daily", settings=settings).iloc[0]
     assert daily["sessions"] == 2
@@ -44,7 +44,7 @@ def test_durations_keep_milliseconds(settings, warehouse):
 
 def test_pageviews_at_the_same_time_have_one_entry_and_exit_page(settings, warehouse):
     """Ties in time are broken by the log's order (source file, line), so the answer never varies."""
-    write_events(warehouse, [{"ts": at("2026-05-04 10:00:00"), "visitor_id": "a", "path": p} for p in "/z /y /x".split()])
+    write_events(warehouse, [{"ts": at("2026-05-04 10:00:00"), "visitor_id": 1, "path": p} for p in "/z /y /x".split()])
     for _ in range(3):
         assert query("entry_pages", settings=settings)["path"].tolist() == ["/z"]
         assert query("exit_pages", settings=settings)["path"].tolist() == ["/x"]

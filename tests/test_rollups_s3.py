@@ -30,8 +30,9 @@ def _s3_events(tmp_path: Path, settings: Settings) -> None:
     Generator(Shape(days=2, events_per_day=3000, paths=200, agents=50, countries=15, cities=40, referrers=30,
                     edges=8), seed=3).write(local, dt.date(2026, 2, 4))
     fs = filesystem(settings)
-    pafs.copy_files(str(local / "events"), "site-logs/wh/events", source_filesystem=pafs.LocalFileSystem(),
-                    destination_filesystem=fs)
+    for name in ("events", "_storage.json"):  # the files, and the storage version they are written in
+        pafs.copy_files(str(local / name), f"site-logs/wh/{name}", source_filesystem=pafs.LocalFileSystem(),
+                        destination_filesystem=fs)
 
 
 def _settings(**changes) -> Settings:

@@ -21,11 +21,19 @@ from stats_lib.enrich.visitors import VisitorIds, distinct_rows, visitor_id
 from stats_lib.warehouse.salts import SaltStore
 
 
-def contract_id(salt: bytes, site: str | None, ip: str | None, user_agent: str | None) -> str:
-    """The visitor id as CONTRACT.md and ARCHITECTURE.md define it: a keyed hash of (the day's salt; site, client IP,
-    user agent), here keyed BLAKE2b with a 16-byte digest of the three joined by NUL (missing: empty), as hex."""
+def version_1_id(salt: bytes, site: str | None, ip: str | None, user_agent: str | None) -> str:
+    """The visitor id of storage version 1: keyed BLAKE2b (the day's salt as key, 16-byte digest) of (site, client
+    IP, user agent) joined by NUL (missing: empty), as 32 hex digits."""
     message = "\x00".join(value or "" for value in (site, ip, user_agent)).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(message, key=salt, digest_size=16).hexdigest()
+
+
+def contract_id(salt: bytes, site: str | None, ip: str | None, user_agent: str | None) -> int:
+    """The visitor id as CONTRACT.md and ARCHITECTURE.md define it (a keyed hash of the day's salt, site, client IP
+    and user agent, stored as a 64-bit integer): here the first 16 hex digits of ``version_1_id``, read as a signed
+    64-bit number."""
+    number = int(version_1_id(salt, site, ip, user_agent)[:16], 16)
+    return number - (1 << 64) if number >= 1 << 63 else number
 
 
 def _stored(warehouse) -> pa.Table:

@@ -7,7 +7,9 @@
   their (bucket, key, ETag) ledger key, so a redelivered message changes nothing. Only the SQS records whose
   objects failed are returned in ``batchItemFailures`` (the event source mapping must enable
   ``ReportBatchItemFailures``), so SQS retries those alone and moves them to the dead-letter queue after the
-  queue's ``maxReceiveCount``.
+  queue's ``maxReceiveCount``. On a warehouse of an older storage version every message fails, so nothing is
+  written until ``site-stats upgrade`` has run (``warehouse.storage``); make the queue's ``maxReceiveCount`` and
+  the dead-letter queue's retention cover the time an upgrade takes.
 - ``collector``: the beacon collector behind a Lambda Function URL (``stats_lib.collector.lambda_app``).
 - ``cleanup``: the daily schedule: deletes the salts of days past the retention window.
 """
@@ -39,6 +41,13 @@ def ingest_sqs(event: dict[str, Any], context: Any = None) -> dict[str, list[dic
             failed.append(message_id)
     objects = [obj for objs in wanted.values() for obj in objs]
     if objects:
+        from ..warehouse.storage import UpgradeRequired, ensure_current
+
+        try:  # never a rewrite of the whole warehouse here: that is site-stats upgrade's work
+            ensure_current(settings, rewrite=False)
+        except UpgradeRequired as exc:  # every message comes back after its visibility timeout
+            _log({"objects": len(objects), "error": str(exc)})
+            return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event.get("Records", [])]}
         # rollups=False: the package carries no DuckDB (Lambda's size limit); queries stay exact without rollups
         summary = ingest([], objects=objects, settings=settings, progress=False, rollups=False)
         broken = {f.path: f.error for f in summary.files if f.status == "failed"}

@@ -58,7 +58,7 @@ def warehouse_for(scale: str, shape: Shape, root: Path, progress: bool) -> tuple
     """The synthetic warehouse (reused when one of the same shape and seed is there); generation seconds."""
     wh = root / f"dashboard-{scale}"
     marker = wh / "SHAPE.json"
-    want = json.dumps({"shape": shape.__dict__, "seed": SEED, "end": END.isoformat(), "version": 1}, sort_keys=True)
+    want = json.dumps({"shape": shape.__dict__, "seed": SEED, "end": END.isoformat(), "version": 2}, sort_keys=True)
     if marker.exists() and marker.read_text() == want:
         return wh, 0.0
     shutil.rmtree(wh, ignore_errors=True)

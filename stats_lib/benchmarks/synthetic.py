@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..schema import STORED_SCHEMA
+from ..warehouse.rollups import Store
+from ..warehouse.storage import mark_current
 
 SITES = ["example.com", "shop.example.com", "blog.example.org"]
 BROWSERS = ["Chrome", "Firefox", "Safari", "Edge", "Mobile Safari", "Chrome Mobile", "Samsung Internet", "Opera"]
@@ -108,7 +110,7 @@ class Generator:
         # the day's visitors: ids (new every day), site, place, agent, bot or not, a busy time of day
         vrng = np.random.default_rng([self.seed, ordinal])
         v = s.visitors_per_day
-        ids = pa.array([f"{x:016x}" for x in vrng.integers(0, 2**63, v, dtype=np.int64)], pa.string())
+        ids = pa.array(vrng.integers(0, 2**63, v, dtype=np.int64))
         v_site = vrng.choice(len(SITES), v, p=[0.6, 0.3, 0.1])
         v_city = _zipf(vrng, s.cities, v, 1.1)
         v_located = vrng.random(v) < 0.9
@@ -221,4 +223,5 @@ class Generator:
                 pq.write_table(table, folder / f"synthetic-{part}.parquet", compression="zstd",
                                write_statistics=["ts", "status", "is_bot", "is_pageview"])
                 rows += table.num_rows
+        mark_current(Store.for_warehouse(str(warehouse)))  # written with the current storage version's schema
         return rows

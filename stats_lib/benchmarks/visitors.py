@@ -64,9 +64,11 @@ def addresses_batch(rows: int) -> list[pa.Array]:
             _addresses(index + (10 << 24)), _pick([f"agent {i}" for i in range(7)], index % 7)]
 
 
-def _definition(salt: bytes, site: str, ip: str, ua: str) -> str:
-    """The visitor id as the contract defines it (keyed BLAKE2b of site, ip, ua joined by NUL), with hashlib."""
-    return hashlib.blake2b(f"{site}\x00{ip}\x00{ua}".encode(), key=salt, digest_size=16).hexdigest()
+def _definition(salt: bytes, site: str, ip: str, ua: str) -> int:
+    """The visitor id as the contract defines it (keyed BLAKE2b of site, ip, ua joined by NUL, its first 8 bytes
+    as a signed 64-bit integer), with hashlib."""
+    digest = hashlib.blake2b(f"{site}\x00{ip}\x00{ua}".encode(), key=salt, digest_size=16).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def time_step(columns: list[pa.Array]) -> dict[str, float]:

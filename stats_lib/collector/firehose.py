@@ -21,6 +21,7 @@ import pyarrow as pa
 from ..config import Settings
 from ..errors import UserError
 from ..warehouse.local import LocalWarehouse
+from ..warehouse.storage import ensure_current
 from .sinks import commit
 from .store import MAX_REJECT_LINE, Enricher, from_rows, mask_ips, to_rows
 from .wal import GroupCommit
@@ -117,6 +118,7 @@ def convert_deliveries(settings: Settings, *, s3=None) -> Conversion:
         raise UserError("no Firehose delivery location", "set SITE_STATS_COLLECTOR_DELIVERIES to s3://bucket/prefix")
     bucket, prefix = split_uri(settings.collector_deliveries)
     house = S3Warehouse(settings)
+    ensure_current(settings, rewrite=False)  # it runs in Lambda: an older warehouse waits for site-stats upgrade
     s3 = s3 or house.s3
     done = house.ledger_keys()
     result = Conversion()

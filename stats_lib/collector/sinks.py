@@ -27,6 +27,7 @@ from ..dates import utc_timestamp
 from ..warehouse.local import LocalWarehouse
 from ..warehouse.retention import ErasureRules
 from ..warehouse.rollups import refresh as refresh_rollups
+from ..warehouse.storage import ensure_current
 from .store import SOURCE, Enricher, encode_record, read_records, rejects_table, split_by_day, utc_days
 from .wal import GroupCommit, WriteAheadLog
 
@@ -146,6 +147,7 @@ class LocalSink:
         started = time.perf_counter()
         name = path.stem
         with self.house.lock(self.settings.lock_timeout_seconds, command="collector"):  # one writer at a time
+            ensure_current(self.settings)  # a warehouse of an older storage version is upgraded first
             done = self.house.ledger_entry(name)
             if done is not None:  # Parquet and ledger were in place before a crash: only the deletion is left
                 path.unlink(missing_ok=True)

@@ -36,6 +36,7 @@ from ..privacy import ip_prefix_of, mask_ips
 from ..schema import RAW_SCHEMA, REJECT_SCHEMA, STORED_SCHEMA
 from ..sites import normalise_site
 from ..warehouse.salts import SaltStore
+from ..warehouse.storage import id_from_text
 
 SOURCE = "collector"
 MAX_REJECT_LINE = 500
@@ -73,6 +74,9 @@ def from_rows(rows: list[dict]) -> pa.Table:
     """The StoredEvent table of ``to_rows`` output (consumes the dicts)."""
     if not rows:
         return STORED_SCHEMA.empty_table()
+    for row in rows:  # a record written before storage version 2 (a WAL segment, a Firehose delivery) has text ids
+        if isinstance(row.get("visitor_id"), str):
+            row["visitor_id"] = id_from_text(row["visitor_id"])
     ts = pa.array([row.pop("ts") for row in rows], pa.int64()).cast(STORED_SCHEMA.field("ts").type)
     table = pa.Table.from_pylist(rows, schema=STORED_SCHEMA.remove(0))
     return table.add_column(0, STORED_SCHEMA.field("ts"), ts).select(STORED_SCHEMA.names)

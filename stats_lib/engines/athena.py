@@ -42,6 +42,9 @@ class RollupDays:
     once (the first ``plan``) from the warehouse's manifests; every other day is computed from the events."""
 
     def __init__(self, settings: Settings, *, enabled: bool = True) -> None:
+        from ..warehouse.storage import check_readable
+
+        check_readable(settings)  # once per session: never text and integer ids in one count
         self.settings = settings
         self.enabled = enabled and settings.warehouse.startswith("s3://")
         self._state: Any = None  # warehouse.rollups.RollupState

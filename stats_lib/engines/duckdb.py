@@ -25,6 +25,7 @@ from ..config import Settings
 from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from ..warehouse import rollups as rollup_store
 from ..warehouse.local import LocalWarehouse, ledger_tables, read_record
+from ..warehouse.storage import check_readable
 from . import sql
 from .sql import Query
 
@@ -126,6 +127,7 @@ class Session:
 
     def __init__(self, warehouse: str | Path, settings: Settings | None = None, *, rollups: bool = True) -> None:
         self.settings = settings or Settings.from_env()
+        check_readable(self.settings.with_(warehouse=str(warehouse)))  # never text and integer ids in one count
         self.con = connect(warehouse, self.settings)
         self.store = rollup_store.Store.for_warehouse(str(warehouse), self.settings)
         self.state = rollup_store.RollupState.load(self.store) if rollups else None

@@ -1,11 +1,18 @@
-"""Visitor ids: (day, site, client IP, user agent) -> keyed BLAKE2b, the day's salt as the key, 32 hex digits.
+"""Visitor ids: (day, site, client IP, user agent) -> keyed BLAKE2b, the day's salt as the key, a signed 64-bit integer.
 
 ``visitor_id`` is the rule for one event. ``VisitorIds.ids`` applies it to a batch: it finds the batch's distinct
 (day, site, ua, ip) combinations (``distinct_rows``: the columns' dictionary codes read as one number, renumbered
 by ``pandas.factorize``, never overflowing whatever the cardinalities), hashes each combination once and spreads
-the ids back to the rows (a call takes at most 2**26 rows: the Arrow offsets of 32-digit ids). Nothing is remembered between batches except the salts the store hands out: hashing a
+the ids back to the rows. Nothing is remembered between batches except the salts the store hands out: hashing a
 combination costs about what looking it up in a memo would (1-2 microseconds), and without a memo there is no
 table that can fill up, so the step is right for any number of distinct sites, addresses and agents.
+
+Storage version 2 (``warehouse.storage``): the id is the first 8 bytes (big-endian, signed) of the 16-byte digest
+that version 1 stored as 32 hex digits. So ``warehouse.storage.from_text`` turns a version-1 id into the version-2
+id of the same visitor on the same day, exactly, and a day ingested partly before an upgrade and partly after counts each visitor
+once. As an integer the id is cheaper to build, store and count (measured on the bench corpus: 19.46 -> 18.39 CPU s
+for the ingest of 2M lines, the 26 rollup queries of a day -19%, events 80 -> 65 MB). 64 bits are what Plausible
+uses: two of a day's visitors share an id with probability about n**2 / 2**65 (1 in 37 million for 1 million).
 """
 
 from __future__ import annotations
@@ -27,12 +34,12 @@ class DailySalts(Protocol):
     def salt(self, day: str) -> bytes: ...
 
 
-def visitor_id(salt: bytes, site: str | None, ip: str | None, user_agent: str | None) -> str:
+def visitor_id(salt: bytes, site: str | None, ip: str | None, user_agent: str | None) -> int:
     """Keyed BLAKE2b (the day's salt as key, 16-byte digest) of 'site NUL ip NUL user agent' (UTF-8; a missing
-    value is the empty string), as 32 hex digits."""
+    value is the empty string): its first 8 bytes as a big-endian signed integer."""
     h = hashlib.blake2b(key=salt, digest_size=16)
     h.update(f"{site or ''}\x00{ip or ''}\x00{user_agent or ''}".encode("utf-8", "surrogatepass"))
-    return h.hexdigest()
+    return int.from_bytes(h.digest()[:8], "big", signed=True)
 
 
 class VisitorIds:
@@ -46,15 +53,15 @@ class VisitorIds:
         day_text = pc.cast(flat(days), pa.string())
         columns = [encode(c) for c in (day_text, sites, uas, ips)]  # the addresses, most varied, folded last
         combination, first = distinct_rows(columns)
-        digits = np.zeros((len(first), 32), np.uint8)  # the ids of the distinct combinations, as hex digits
+        numbers = np.zeros(len(first), np.int64)  # the ids of the distinct combinations
         day_of = columns[0].indices.take(pa.array(first))
         for d, day in enumerate(columns[0].dictionary.to_pylist()):
             at = np.flatnonzero(pc.fill_null(pc.equal(day_of, d), False).to_numpy(zero_copy_only=False))
             rows = pa.array(first[at])
             site, ua, ip = (pc.fill_null(c.dictionary.take(c.indices.take(rows)), "") for c in columns[1:])
-            digits[at] = _hex_digits(self.salts.salt(day), [site, ip, ua])
-        ids = _hex_strings(digits[combination])
-        return ids if columns[0].null_count == 0 else pc.if_else(pc.is_null(columns[0]), pa.scalar(None, pa.string()), ids)
+            numbers[at] = _numbers(self.salts.salt(day), [site, ip, ua])
+        ids = pa.array(numbers[combination])
+        return ids if columns[0].null_count == 0 else pc.if_else(pc.is_null(columns[0]), pa.scalar(None, pa.int64()), ids)
 
 
 def distinct_rows(columns: list[pa.DictionaryArray]) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +92,8 @@ def distinct_rows(columns: list[pa.DictionaryArray]) -> tuple[np.ndarray, np.nda
 _INT64_MAX = (1 << 63) - 1
 
 
-def _hex_digits(salt: bytes, values: list[pa.Array]) -> np.ndarray:
-    """Hex digits (n x 32) of ``visitor_id(salt, site, ip, ua)`` for aligned site, ip and ua arrays (no nulls)."""
+def _numbers(salt: bytes, values: list[pa.Array]) -> np.ndarray:
+    """``visitor_id(salt, site, ip, ua)`` for aligned site, ip and ua arrays (no nulls)."""
     messages = pc.binary_join_element_wise(*values, "\x00").cast(pa.binary()).to_pylist()
     keyed = hashlib.blake2b(key=salt, digest_size=16)  # the key is absorbed once, each message hashed on a copy
     digests = []
@@ -94,14 +101,5 @@ def _hex_digits(salt: bytes, values: list[pa.Array]) -> np.ndarray:
         h = keyed.copy()
         h.update(message)
         digests.append(h.digest())
-    return _HEX[np.frombuffer(b"".join(digests), np.uint8)].reshape(-1, 32)
+    return np.frombuffer(b"".join(digests), ">i8")[::2].astype(np.int64)  # the first 8 of each 16 bytes
 
-
-_HEX = np.frombuffer("".join(f"{i:02x}" for i in range(256)).encode(), np.uint8).reshape(256, 2)
-
-
-def _hex_strings(digits: np.ndarray) -> pa.Array:
-    """An Arrow string array from an (n x 32) array of ASCII hex digits, built on its bytes without a copy per row."""
-    n, width = digits.shape
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(digits)))

@@ -47,6 +47,7 @@ from ..schema import REJECT_SCHEMA, STORED_SCHEMA
 from ..sites import normalise_site
 from .local import AtomicParquetWriter, LocalWarehouse, _atomic_write_bytes, event_writer
 from .salts import LocalSaltFolder
+from .storage import ensure_current
 
 RULES_FILE = Path("_erasures") / "rules.json"
 
@@ -236,6 +237,7 @@ class Retention:
     # -- applying ---------------------------------------------------------------------------------------
     def apply(self, plan: Plan) -> Outcome:
         with self.house.lock(self.settings.lock_timeout_seconds, command=plan.action):
+            ensure_current(self.settings)  # its files are rewritten with the current schema
             outcome = self._erase(plan)
             outcome.rollup_days = rebuild_rollups(self.settings, plan.days)
             self._tidy_rollups(plan)
@@ -376,6 +378,7 @@ class S3Retention(Retention):
         from .s3 import S3Warehouse
 
         self.lake = S3Warehouse(settings)
+        ensure_current(settings)  # on S3 itself, before its files are copied
         self.s3_settings = settings
         self.folder = Path(tempfile.mkdtemp(prefix="site-stats-retention-"))
         os.chmod(self.folder, 0o700)  # it holds salts

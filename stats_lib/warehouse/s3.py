@@ -163,6 +163,23 @@ class S3Warehouse:
         self.register_table("events", STORED_SCHEMA, partitioned=True, first_day=first_day)
         self.register_table("rejects", REJECT_SCHEMA, partitioned=False)
 
+    def retype_column(self, name: str, column: str, glue_type: str) -> None:
+        """Give the Glue table ``name``'s ``column`` the type ``glue_type`` (the storage upgrade), if the table
+        exists and has the column with another type."""
+        glue = self.aws.client("glue")
+        try:
+            table = glue.get_table(DatabaseName=self.settings.database, Name=name)["Table"]
+        except glue.exceptions.EntityNotFoundException:
+            return
+        columns = table["StorageDescriptor"]["Columns"]
+        if not any(c["Name"] == column and c["Type"] != glue_type for c in columns):
+            return
+        for c in columns:
+            if c["Name"] == column:
+                c["Type"] = glue_type
+        table_input = {k: v for k, v in table.items() if k in _TABLE_INPUT_KEYS}
+        glue.update_table(DatabaseName=self.settings.database, TableInput=table_input)
+
     def register_table(self, name: str, schema: pa.Schema, *, partitioned: bool, first_day: str | None = None,
                        folder: str | None = None, partition: str = "dt") -> None:
         """Create the Glue table ``name`` over ``<warehouse>/<folder>/`` (default: the table's name) for Parquet of
@@ -196,6 +213,10 @@ class S3Warehouse:
             athena_partition_projection_settings=projection, boto3_session=self.aws,
         )
 
+
+# what Glue's GetTable answers and UpdateTable takes back (the rest is read-only: CreateTime, DatabaseName, ...)
+_TABLE_INPUT_KEYS = ("Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys",
+                     "TableType", "Parameters", "ViewOriginalText", "ViewExpandedText", "TargetTable")
 
 _GLUE_TYPES = {
     pa.string(): "string", pa.large_string(): "string", pa.int8(): "tinyint", pa.int16(): "smallint",
