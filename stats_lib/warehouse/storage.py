@@ -158,6 +158,12 @@ def upgrade(settings: Settings, store: Store, files: list[str], *, progress: boo
     return result
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        return _is_text(kind.value_type)
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _convert(store: Store, path: str, scratch: Path) -> int | None:
     """Rewrite one event file with 64-bit visitor ids (the same encodings as ingest: ``local.event_writer``);
     its number of events, or None when it already has them."""
@@ -166,11 +172,16 @@ def _convert(store: Store, path: str, scratch: Path) -> int | None:
     with store.fs.open_input_file(path) as fh:
         parquet = pq.ParquetFile(fh)
         schema = parquet.schema_arrow
-        if COLUMN not in schema.names or not pa.types.is_string(schema.field(COLUMN).type):
+        if COLUMN not in schema.names or pa.types.is_integer(schema.field(COLUMN).type):
             return None
+        kind = schema.field(COLUMN).type
+        if not _is_text(kind):
+            raise UserError(f"the event file {path} has visitor ids of type {kind}, neither text (storage version 1) "
+                            "nor 64-bit integers", "move the file out of the warehouse, then run the upgrade again")
         table = parquet.read()
     index = table.schema.get_field_index(COLUMN)
-    table = table.set_column(index, pa.field(COLUMN, pa.int64()), from_text(table[COLUMN]))
+    ids = from_text(table[COLUMN].cast(pa.string()))  # also a dictionary of text (other tools write those)
+    table = table.set_column(index, pa.field(COLUMN, pa.int64()), ids)
     if store.atomic_rename:  # a local file: written beside the old one, renamed over it
         target = Path(path)
     else:
