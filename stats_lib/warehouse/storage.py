@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import tempfile
 import time
@@ -39,6 +40,8 @@ from .._arrow import per_distinct
 from ..config import Settings
 from ..errors import UserError
 from .rollups import Store
+
+log = logging.getLogger(__name__)
 
 MARKER = "_storage.json"
 CURRENT = 2
@@ -155,6 +158,7 @@ def upgrade(settings: Settings, store: Store, files: list[str], *, progress: boo
         S3Warehouse(settings).retype_column("events", COLUMN, "bigint")
     mark_current(store)
     result.seconds = time.perf_counter() - started
+    log.info("%s: %s", settings.warehouse, result.text())
     return result
 
 
