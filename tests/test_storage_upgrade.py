@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from test_visitor_ids import version_1_id
 
 from stats_lib import query
+from stats_lib.api import QuerySession
 from stats_lib.aws import handlers
 from stats_lib.collector.store import from_rows
 from stats_lib.config import Settings
@@ -147,12 +148,13 @@ def test_upgrade_converts_finishes_an_interrupted_run_and_rebuilds_rollups(tmp_p
     # an upgrade killed after its first file: that file is converted, the marker not written
     with pytest.raises(storage.UpgradeRequired):
         storage.check_readable(_settings(old))
-    assert storage._convert(Store.for_warehouse(str(old)), files[0], tmp_path) == 1200
+    assert storage._convert(Store.for_warehouse(str(old)), files[0], tmp_path).rows == 1200
     with pytest.raises(storage.UpgradeRequired):
         storage.check_readable(_settings(old))
 
     done = run_cli("upgrade", "--warehouse", str(old))
     assert "1 event file(s) with 1200 events converted, 1 already converted" in done.stdout
+    assert "the rollups of 0 day(s) kept" in done.stdout  # the first file's old ids are gone: not provable
     assert "rollups rebuilt for 1 day(s)" in done.stdout
     assert _events(old).equals(_events(current))
     metadata = pq.ParquetFile(files[1]).metadata  # written as ingest writes: no min/max for the ids
@@ -164,6 +166,63 @@ def test_upgrade_converts_finishes_an_interrupted_run_and_rebuilds_rollups(tmp_p
 
     again = run_cli("upgrade", "--warehouse", str(old))
     assert again.stdout.strip() == "storage already at version 2: nothing to upgrade"
+
+
+def _rollup_bytes(warehouse: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(warehouse)): p.read_bytes() for p in sorted((warehouse / "rollups").rglob("*.parquet"))}
+
+
+def _plain(name: str, warehouse: Path) -> pd.DataFrame:
+    with QuerySession(_settings(warehouse), rollups=False) as session:  # every figure from the events
+        return session.query(name)
+
+
+def test_an_upgrade_keeps_the_rollups_of_days_it_relabels_one_to_one(tmp_path):
+    logs = tmp_path / "logs"
+    truth = _logs(logs)
+    current, old = tmp_path / "current", tmp_path / "old"
+    run_cli("ingest", str(logs / "first.log"), str(logs / "second.log"), "--warehouse", str(current))
+    shutil.copytree(current, old)
+    _make_version_1(old, truth)
+    parts = _rollup_bytes(old)
+    done = run_cli("upgrade", "--warehouse", str(old))
+    assert "2 event file(s) with 2400 events converted" in done.stdout
+    assert "the rollups of 1 day(s) kept" in done.stdout and "rollups rebuilt for 0 day(s)" in done.stdout
+    assert _rollup_bytes(old) == parts  # not one rollup written again
+    state = rollups.RollupState.load(Store.for_warehouse(str(old)))
+    assert state.stale_days() == [] and state.stale_months() == []
+    for name in ("daily", "top_pages", "entry_pages", "referrers", "hourly"):
+        kept = query(name, settings=_settings(old))
+        pd.testing.assert_frame_equal(kept, query(name, settings=_settings(current)))
+        pd.testing.assert_frame_equal(kept, _plain(name, old))
+
+
+def test_a_day_where_two_old_ids_become_one_is_rebuilt(tmp_path):
+    """Two visitors whose version-1 ids share their first 16 hex digits get one 64-bit id: that day's rollups,
+    built with two, are not kept; rebuilt, they count what the events now hold."""
+    logs = tmp_path / "logs"
+    truth = _logs(logs)
+    wh = tmp_path / "wh"
+    run_cli("ingest", str(logs / "first.log"), "--warehouse", str(wh))
+    salt = _salt(wh, DAY.isoformat())
+    ids = {who: version_1_id(salt, *who) for who in truth.values()}
+    a, b = sorted(i for who, i in ids.items() if who[0] == SITES[0])[:2]  # one site: visitors are counted per site
+    clash = {a: a, b: a[:16] + b[16:]}  # b keeps its own second half: still another id in version 1
+    truth_ids = {key: clash.get(ids[who], ids[who]) for key, who in truth.items()}
+    path = next((wh / "events").glob("dt=*/*.parquet"))
+    table = pq.read_table(path)
+    keys = zip(table["source_file"].to_pylist(), table["line_number"].to_pylist())
+    table = table.set_column(table.schema.get_field_index("visitor_id"), pa.field("visitor_id", pa.string()),
+                             pa.array([truth_ids[k] for k in keys], pa.string()))
+    pq.write_table(table, path)
+    (wh / storage.MARKER).unlink()
+    assert rollups.rebuild(str(wh)).days == [DAY.isoformat()]  # as the old code built them: a and b two visitors
+    visitors_before = len({truth_ids[k] for k in truth if k[0] == "first.log"})  # every line is a pageview
+    done = run_cli("upgrade", "--warehouse", str(wh))
+    assert "the rollups of 0 day(s) kept" in done.stdout and "rollups rebuilt for 1 day(s)" in done.stdout
+    after = query("daily", settings=_settings(wh))
+    assert after["visitors"].tolist() == [visitors_before - 1]
+    pd.testing.assert_frame_equal(after, _plain("daily", wh))
 
 
 def test_a_warehouse_of_a_newer_version_is_refused(tmp_path):

@@ -217,6 +217,25 @@ def month_of(day: str) -> str:
     return day[:7]
 
 
+def keep_rollups(store: Store, before: dict[str, list[tuple[str, int]]], days: Iterable[str]) -> list[str]:
+    """Of ``days`` whose event files were rewritten with the same meaning (``before``: each day's files then), the
+    days whose rollups were valid for those files, with their manifests (and their months') now naming the files as
+    they are; the others are left stale, to be rebuilt. Returns the days kept."""
+    after = store.event_days()
+    kept = []
+    for day, manifest in store.manifests().items():
+        if day in days and day in before and day in after and manifest.get("events") == fingerprint(before[day]):
+            store.write_manifest(day, {**manifest, "events": fingerprint(after[day])})
+            kept.append(day)
+    for month, manifest in store.month_manifests().items():
+        recorded = manifest.get("days")
+        if not isinstance(recorded, dict) or not recorded:
+            continue
+        if all(d in kept and recorded[d] == fingerprint(before[d]) for d in recorded):
+            store.write_month_manifest(month, {**manifest, "days": {d: fingerprint(after[d]) for d in recorded}})
+    return sorted(kept)
+
+
 # -- state and plans ----------------------------------------------------------------------------------------
 @dataclass
 class RollupState:

@@ -18,8 +18,11 @@ the marker existed), else new.
   ``site-stats upgrade`` has run.
 - **Readers refuse a version-1 warehouse** (or one whose upgrade is under way or was interrupted) with the
   same one-line error, rather than mix text and integer ids in one count.
-- **Rollups.** The rollups of every upgraded day are rebuilt, because their manifests record the event files'
-  sizes, which changed. ``site-stats upgrade`` rebuilds them at once; otherwise the next ingest does.
+- **Rollups.** A day's rollups stay exact when the conversion relabels its ids one to one (checked: as many
+  distinct ids after as before), so their manifests are pointed at the rewritten files (``rollups.keep_rollups``)
+  instead of being rebuilt. Any other day (two old ids sharing their first 16 digits; a day an interrupted run
+  had partly converted) is left stale: ``site-stats upgrade`` rebuilds it at once, else the next ingest does, and
+  queries compute it from the events meanwhile.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .._arrow import per_distinct
+from .._arrow import flat, per_distinct
 from ..config import Settings
 from ..errors import UserError
 from .rollups import Store
@@ -57,11 +61,13 @@ class UpgradeResult:
     files: int = 0  # event files converted
     current: int = 0  # event files already of the current version (an interrupted upgrade's)
     events: int = 0  # events in the converted files
+    kept_days: int = 0  # days whose rollups stay valid (the conversion was one-to-one there)
     seconds: float = 0.0
 
     def text(self) -> str:
         return (f"storage upgraded to version {CURRENT} (64-bit visitor ids): {self.files} event file(s) with "
-                f"{self.events} events converted, {self.current} already converted, in {self.seconds:.1f} s")
+                f"{self.events} events converted, {self.current} already converted, in {self.seconds:.1f} s; "
+                f"the rollups of {self.kept_days} day(s) kept (the same counts)")
 
 
 def _store(settings: Settings) -> Store:
@@ -137,21 +143,42 @@ def ensure_current(settings: Settings, *, rewrite: bool = True, progress: bool =
 
 
 def upgrade(settings: Settings, store: Store, files: list[str], *, progress: bool = False) -> UpgradeResult:
-    """Convert every listed event file of version 1, retype the Glue column (S3), then write the marker."""
+    """Convert every listed event file of version 1, keep the rollups that stay exact, retype the Glue column (S3),
+    then write the marker.
+
+    A day's rollups stay exact when the conversion is one-to-one on that day's ids: then every count of distinct
+    visitors and every session is the same with the new ids as with the old. So for a day whose files were all
+    converted here and whose distinct ids are as many after as before, its manifest (and its month's) is pointed
+    at the rewritten files instead of having its rollups rebuilt (the 100M-event bench warehouse: 114 s of
+    rebuilding saved). A day where two old ids share their first 16 digits (about 1 in 37 million for a million
+    visitors) is left stale and rebuilt with the new ids, as it would be counted from now on."""
     from ..progress import bar
+    from .rollups import keep_rollups
 
     started = time.perf_counter()
     result = UpgradeResult()
+    before = store.event_days()
+    one_to_one: list[str] = []
     with tempfile.TemporaryDirectory(prefix="site-stats-upgrade-") as scratch, \
             bar(total=len(files), unit="file", desc="upgrade", show=progress) as shown:
-        for path in files:
-            converted = _convert(store, path, Path(scratch))
-            if converted is None:
-                result.current += 1
-            else:
+        for day, day_files in before.items():
+            old: list[pa.Array] = []
+            new: list[pa.Array] = []
+            whole = True  # every file of the day converted here, so its old ids are known
+            for name, _ in day_files:
+                converted = _convert(store, store.path("events", f"dt={day}", name), Path(scratch))
+                shown.update(1)
+                if converted is None:  # converted by an earlier, interrupted run: the day is rebuilt
+                    result.current += 1
+                    whole = False
+                    continue
                 result.files += 1
-                result.events += converted
-            shown.update(1)
+                result.events += converted.rows
+                old.append(converted.old)
+                new.append(converted.new)
+            if whole and _distinct(old) == _distinct(new):
+                one_to_one.append(day)
+    result.kept_days = len(keep_rollups(store, before, one_to_one))
     if settings.is_s3:
         from .s3 import S3Warehouse
 
@@ -168,9 +195,20 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
-def _convert(store: Store, path: str, scratch: Path) -> int | None:
+def _distinct(arrays: list[pa.Array]) -> int:
+    return len(pc.unique(pa.concat_arrays(arrays))) if arrays else 0
+
+
+@dataclass
+class _Converted:
+    rows: int
+    old: pa.Array  # the file's distinct text ids
+    new: pa.Array  # its distinct 64-bit ids
+
+
+def _convert(store: Store, path: str, scratch: Path) -> _Converted | None:
     """Rewrite one event file with 64-bit visitor ids (the same encodings as ingest: ``local.event_writer``);
-    its number of events, or None when it already has them."""
+    what it held, or None when it already has them."""
     from .local import event_writer
 
     with store.fs.open_input_file(path) as fh:
@@ -184,7 +222,8 @@ def _convert(store: Store, path: str, scratch: Path) -> int | None:
                             "nor 64-bit integers", "move the file out of the warehouse, then run the upgrade again")
         table = parquet.read()
     index = table.schema.get_field_index(COLUMN)
-    ids = from_text(table[COLUMN].cast(pa.string()))  # also a dictionary of text (other tools write those)
+    text = table[COLUMN].cast(pa.string())  # also a dictionary of text (other tools write those)
+    ids = from_text(text)
     table = table.set_column(index, pa.field(COLUMN, pa.int64()), ids)
     if store.atomic_rename:  # a local file: written beside the old one, renamed over it
         target = Path(path)
@@ -194,7 +233,7 @@ def _convert(store: Store, path: str, scratch: Path) -> int | None:
         writer.write(table)
     if not store.atomic_rename:  # S3: one PUT of the same key
         store.write_bytes(path, target.read_bytes())
-    return table.num_rows
+    return _Converted(table.num_rows, pc.unique(flat(text)), pc.unique(ids))
 
 
 def from_text(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
