@@ -136,13 +136,19 @@ def test_a_day_ingested_across_the_upgrade_counts_each_visitor_once(tmp_path):
     assert 100 < daily["visitors"][0] < daily["pageviews"][0]
 
 
-def test_upgrade_converts_finishes_an_interrupted_run_and_rebuilds_rollups(tmp_path):
+def _both_logs_twice(tmp_path: Path) -> tuple[Path, Path]:
+    """(a warehouse of both logs, its copy made version 1): the same salts, so the same visitors' ids."""
     logs = tmp_path / "logs"
     truth = _logs(logs)
     current, old = tmp_path / "current", tmp_path / "old"
     run_cli("ingest", str(logs / "first.log"), str(logs / "second.log"), "--warehouse", str(current))
     shutil.copytree(current, old)
     _make_version_1(old, truth)
+    return current, old
+
+
+def test_upgrade_converts_finishes_an_interrupted_run_and_rebuilds_rollups(tmp_path):
+    current, old = _both_logs_twice(tmp_path)
     files = storage.event_files(Store.for_warehouse(str(old)))
     assert len(files) == 2
     # an upgrade killed after its first file: that file is converted, the marker not written
@@ -178,12 +184,7 @@ def _plain(name: str, warehouse: Path) -> pd.DataFrame:
 
 
 def test_an_upgrade_keeps_the_rollups_of_days_it_relabels_one_to_one(tmp_path):
-    logs = tmp_path / "logs"
-    truth = _logs(logs)
-    current, old = tmp_path / "current", tmp_path / "old"
-    run_cli("ingest", str(logs / "first.log"), str(logs / "second.log"), "--warehouse", str(current))
-    shutil.copytree(current, old)
-    _make_version_1(old, truth)
+    current, old = _both_logs_twice(tmp_path)
     parts = _rollup_bytes(old)
     done = run_cli("upgrade", "--warehouse", str(old))
     assert "2 event file(s) with 2400 events converted" in done.stdout
