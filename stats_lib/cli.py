@@ -214,6 +214,15 @@ def _confirm(plan: str, yes: bool) -> bool:
     return answer in ("y", "yes")
 
 
+def _writer_lock(settings: Settings, command: str) -> contextlib.AbstractContextManager:
+    """A local warehouse's writer lock; nothing for S3, which has none."""
+    if settings.is_s3:
+        return contextlib.nullcontext()
+    from .warehouse.local import LocalWarehouse
+
+    return LocalWarehouse(settings.warehouse).lock(settings.lock_timeout_seconds, command=command)
+
+
 def _cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
     from .warehouse.guard import require_warehouse
     from .warehouse.rollups import rebuild
@@ -223,11 +232,7 @@ def _cmd_rollup(args: argparse.Namespace, settings: Settings) -> int:
     require_warehouse(settings, writing=True)
     if args.engine:
         settings = settings.with_(engine=args.engine)
-    with contextlib.ExitStack() as stack:
-        if not settings.is_s3:
-            from .warehouse.local import LocalWarehouse
-
-            stack.enter_context(LocalWarehouse(settings.warehouse).lock(settings.lock_timeout_seconds, command="rollup"))
+    with _writer_lock(settings, "rollup"):
         upgraded = ensure_current(settings, progress=settings.progress and not args.quiet)
         if upgraded:
             print(upgraded.text())
@@ -245,11 +250,7 @@ def _cmd_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
     require_warehouse(settings)
     show = settings.progress and not args.quiet
-    with contextlib.ExitStack() as stack:
-        if not settings.is_s3:
-            from .warehouse.local import LocalWarehouse
-
-            stack.enter_context(LocalWarehouse(settings.warehouse).lock(settings.lock_timeout_seconds, command="upgrade"))
+    with _writer_lock(settings, "upgrade"):
         upgraded = ensure_current(settings, progress=show)
         if upgraded is None:
             print(f"storage already at version {CURRENT}: nothing to upgrade")

@@ -221,10 +221,10 @@ def keep_rollups(store: Store, before: dict[str, list[tuple[str, int]]], days: I
     """Of ``days`` whose event files were rewritten with the same meaning (``before``: each day's files then), the
     days whose rollups were valid for those files, with their manifests (and their months') now naming the files as
     they are; the others are left stale, to be rebuilt. Returns the days kept."""
-    after = store.event_days()
+    after, wanted = store.event_days(), set(days)
     kept = []
     for day, manifest in store.manifests().items():
-        if day in days and day in before and day in after and manifest.get("events") == fingerprint(before[day]):
+        if day in wanted and day in before and day in after and manifest.get("events") == fingerprint(before[day]):
             store.write_manifest(day, {**manifest, "events": fingerprint(after[day])})
             kept.append(day)
     for month, manifest in store.month_manifests().items():

@@ -171,12 +171,11 @@ class S3Warehouse:
             table = glue.get_table(DatabaseName=self.settings.database, Name=name)["Table"]
         except glue.exceptions.EntityNotFoundException:
             return
-        columns = table["StorageDescriptor"]["Columns"]
-        if not any(c["Name"] == column and c["Type"] != glue_type for c in columns):
+        changed = [c for c in table["StorageDescriptor"]["Columns"] if c["Name"] == column and c["Type"] != glue_type]
+        if not changed:
             return
-        for c in columns:
-            if c["Name"] == column:
-                c["Type"] = glue_type
+        for c in changed:
+            c["Type"] = glue_type
         table_input = {k: v for k, v in table.items() if k in _TABLE_INPUT_KEYS}
         glue.update_table(DatabaseName=self.settings.database, TableInput=table_input)
 

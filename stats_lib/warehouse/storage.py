@@ -89,14 +89,6 @@ def event_files(store: Store) -> list[str]:
     return [store.path("events", f"dt={day}", name) for day, files in store.event_days().items() for name, _ in files]
 
 
-def version(store: Store) -> int:
-    """The warehouse's storage version: the marker's, else 1 when it holds event files, else the current one."""
-    recorded = stored_version(store)
-    if recorded is not None:
-        return recorded
-    return 1 if event_files(store) else CURRENT
-
-
 def _check_not_newer(recorded: int | None, settings: Settings) -> None:
     if recorded is not None and recorded > CURRENT:
         raise UserError(f"the warehouse {settings.warehouse} is of storage version {recorded}, written by a newer "
@@ -115,7 +107,7 @@ def check_readable(settings: Settings) -> None:
     store = _store(settings)
     recorded = stored_version(store)
     _check_not_newer(recorded, settings)
-    if recorded == CURRENT or (recorded is None and not event_files(store)):
+    if recorded == CURRENT or (recorded is None and not store.event_days()):
         return
     raise _required(settings)
 
@@ -133,17 +125,18 @@ def ensure_current(settings: Settings, *, rewrite: bool = True, progress: bool =
     _check_not_newer(recorded, settings)
     if recorded == CURRENT:
         return None
-    files = event_files(store)
-    if not files:
+    days = store.event_days()  # one listing, for the check and the upgrade
+    if not days:
         mark_current(store)
         return None
     if not rewrite:
         raise _required(settings)
-    return upgrade(settings, store, files, progress=progress)
+    return upgrade(settings, store, days, progress=progress)
 
 
-def upgrade(settings: Settings, store: Store, files: list[str], *, progress: bool = False) -> UpgradeResult:
-    """Convert every listed event file of version 1, keep the rollups that stay exact, retype the Glue column (S3),
+def upgrade(settings: Settings, store: Store, days: dict[str, list[tuple[str, int]]], *,
+            progress: bool = False) -> UpgradeResult:
+    """Convert every event file of version 1 (``days``: ``Store.event_days``), keep the rollups that stay exact, retype the Glue column (S3),
     then write the marker.
 
     A day's rollups stay exact when the conversion is one-to-one on that day's ids: then every count of distinct
@@ -157,11 +150,10 @@ def upgrade(settings: Settings, store: Store, files: list[str], *, progress: boo
 
     started = time.perf_counter()
     result = UpgradeResult()
-    before = store.event_days()
     one_to_one: list[str] = []
     with tempfile.TemporaryDirectory(prefix="site-stats-upgrade-") as scratch, \
-            bar(total=len(files), unit="file", desc="upgrade", show=progress) as shown:
-        for day, day_files in before.items():
+            bar(total=sum(map(len, days.values())), unit="file", desc="upgrade", show=progress) as shown:
+        for day, day_files in days.items():
             old: list[pa.Array] = []
             new: list[pa.Array] = []
             whole = True  # every file of the day converted here, so its old ids are known
@@ -178,7 +170,7 @@ def upgrade(settings: Settings, store: Store, files: list[str], *, progress: boo
                 new.append(converted.new)
             if whole and _distinct(old) == _distinct(new):
                 one_to_one.append(day)
-    result.kept_days = len(keep_rollups(store, before, one_to_one))
+    result.kept_days = len(keep_rollups(store, days, one_to_one))
     if settings.is_s3:
         from .s3 import S3Warehouse
 
